@@ -1,0 +1,1 @@
+"""Analysis code behind the Osteosarcoma Evidence Book."""

@@ -1,0 +1,109 @@
+"""Chapter parameters: declared with type, default and allowed values; checked before execution.
+
+Each chapter `notebooks/<name>.md` has a spec `notebooks/<name>.params.yaml`:
+
+    title: The clinical evidence base
+    data: [registry names the chapter reads]
+    parameters:
+      ci_method: {type: str, default: exact, choices: [exact, wilson], help: ...}
+      landmark_weeks: {type: float, default: 17.4, min: 4, max: 52}
+
+papermill only warns about unknown names and injects wrong types as given, so every override
+passes through `resolve` first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .paths import NOTEBOOKS, PROFILES
+
+TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
+
+
+class ParameterError(ValueError):
+    """An override names an unknown parameter or gives a value outside its allowed set."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str
+    title: str
+    source: Path
+    data: tuple[str, ...]
+    parameters: dict[str, dict[str, Any]] = field(repr=False)
+
+    def defaults(self) -> dict[str, Any]:
+        return {key: spec["default"] for key, spec in self.parameters.items()}
+
+
+def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
+    spec_file = folder / f"{name}.params.yaml"
+    if not spec_file.exists():
+        raise ParameterError(f"no chapter {name!r}: {spec_file} is missing; chapters: {', '.join(chapter_names(folder))}")
+    spec = yaml.safe_load(spec_file.read_text())
+    chapter = Chapter(name=name, title=spec["title"], source=folder / f"{name}.md",
+                      data=tuple(spec.get("data", [])), parameters=spec["parameters"])
+    for key, param in chapter.parameters.items():  # the spec's own defaults must pass its rules
+        check_value(chapter, key, param["default"])
+    return chapter
+
+
+def chapter_names(folder: Path = NOTEBOOKS) -> list[str]:
+    return sorted(p.name.removesuffix(".params.yaml") for p in folder.glob("*.params.yaml"))
+
+
+def check_value(chapter: Chapter, key: str, value: Any) -> Any:
+    """Return `value` converted to the declared type, or raise naming the parameter and its allowed values."""
+    if key not in chapter.parameters:
+        raise ParameterError(
+            f"{chapter.name}: unknown parameter {key!r}; allowed: {', '.join(sorted(chapter.parameters))}")
+    spec = chapter.parameters[key]
+    kind = TYPES[spec["type"]]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ParameterError(f"{chapter.name}: parameter {key!r} must be {spec['type']}, got {value!r}"
+                             f"{_allowed(spec)}")
+    values = value if kind is list else [value]
+    for item in values:
+        if "choices" in spec and item not in spec["choices"]:
+            raise ParameterError(f"{chapter.name}: parameter {key!r} = {item!r} is not allowed{_allowed(spec)}")
+        if "min" in spec and item < spec["min"] or "max" in spec and item > spec["max"]:
+            raise ParameterError(f"{chapter.name}: parameter {key!r} = {item!r} is out of range{_allowed(spec)}")
+    return value
+
+
+def _allowed(spec: dict[str, Any]) -> str:
+    if "choices" in spec:
+        return f" (allowed: {', '.join(map(repr, spec['choices']))})"
+    if "min" in spec or "max" in spec:
+        return f" (allowed: {spec.get('min', '-inf')} to {spec.get('max', 'inf')})"
+    return ""
+
+
+def resolve(chapter: Chapter, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Defaults updated with validated overrides."""
+    resolved = chapter.defaults()
+    resolved.update({key: check_value(chapter, key, value) for key, value in overrides.items()})
+    return resolved
+
+
+def parse_cli_value(text: str) -> Any:
+    """`-p name value` values are YAML scalars: 6 -> int, 6.5 -> float, true -> bool, exact -> str."""
+    return yaml.safe_load(text)
+
+
+def load_profile(name: str, folder: Path = PROFILES) -> dict[str, dict[str, Any]]:
+    """A named profile: `{chapter: {parameter: value}}`, validated against every chapter's spec."""
+    path = folder / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise ParameterError(f"no profile {name!r} in {folder}; profiles: {', '.join(known)}")
+    profile = yaml.safe_load(path.read_text()) or {}
+    for chapter_name, overrides in profile.items():
+        resolve(load_chapter(chapter_name), overrides or {})
+    return profile

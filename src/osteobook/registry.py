@@ -1,0 +1,94 @@
+"""The data registry: every downloaded file is declared once in `data/registry.yaml`.
+
+`fetch(name)` returns a local path, downloading into the cache on first use. The cache is
+`$OSTEOBOOK_DATA_DIR` when set (e.g. a folder of pre-fetched copies) or the user cache folder.
+A file whose sha256 differs from the registry is refused, never silently replaced.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pooch
+import yaml
+
+from .paths import DATA
+
+ENV_VAR = "OSTEOBOOK_DATA_DIR"
+REGISTRY_FILE = DATA / "registry.yaml"
+
+
+class DataError(RuntimeError):
+    """A registry file is unknown, missing, or not the file the registry declares."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    url: str
+    sha256: str
+    description: str
+    provenance: str
+    citation: str
+
+
+@cache
+def entries(registry_file: Path = REGISTRY_FILE) -> dict[str, Entry]:
+    """All declared files, by name."""
+    spec = yaml.safe_load(registry_file.read_text())["files"]
+    return {name: Entry(name=name, **fields) for name, fields in spec.items()}
+
+
+def cache_dir() -> Path:
+    """The folder files are fetched into: `$OSTEOBOOK_DATA_DIR` or the user cache."""
+    configured = os.environ.get(ENV_VAR)
+    return Path(configured).resolve() if configured else Path(pooch.os_cache("osteobook"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(name: str, registry_file: Path = REGISTRY_FILE) -> Path:
+    """Local path of registry file `name`, downloaded if absent and checked against its sha256."""
+    known = entries(registry_file)
+    if name not in known:
+        raise DataError(f"{name!r} is not in {registry_file.name}; known files: {', '.join(sorted(known))}")
+    entry = known[name]
+    path = cache_dir() / name
+    if not path.exists():
+        _download(entry, path)
+    actual = sha256(path)
+    if actual != entry.sha256:
+        raise DataError(
+            f"{path} does not match the registry: expected sha256 {entry.sha256}, found {actual} "
+            f"({path.stat().st_size} bytes). The file is truncated, altered or a different version; "
+            f"delete it to re-download from {entry.url}."
+        )
+    return path
+
+
+def _download(entry: Entry, path: Path) -> None:
+    try:
+        pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=path.name,
+                       path=path.parent, progressbar=False)
+    except ValueError as err:  # pooch's hash mismatch after download
+        raise DataError(f"downloaded {entry.name} from {entry.url} but its hash is wrong: {err}") from err
+    except Exception as err:  # network failures come in many types
+        raise DataError(
+            f"{entry.name} is not in the data cache {path.parent} and could not be downloaded from "
+            f"{entry.url} ({type(err).__name__}: {err}). Without internet, set {ENV_VAR} to a folder "
+            f"holding a copy (e.g. ../shared/data)."
+        ) from err
+
+
+def fetch_all(registry_file: Path = REGISTRY_FILE) -> dict[str, Path]:
+    """Fetch and check every declared file (the build's first step)."""
+    return {name: fetch(name, registry_file) for name in entries(registry_file)}

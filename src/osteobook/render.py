@@ -1,0 +1,123 @@
+"""Render executed chapters into HTML with Jupyter Book.
+
+The book is assembled in a staging folder (`_build/stage/<variant>`): the configuration, the
+front matter in `book/`, the papermill-executed notebooks in place of the MyST sources, and a
+generated "Reproduce this book" page. Files are copied only when changed, so Sphinx rebuilds
+only what changed.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from . import registry
+from .paths import BUILD, ROOT, variant_dir
+
+LOCK_FILE = ROOT / "requirements.lock"
+
+
+def output_root(variant: str) -> Path:
+    """Jupyter Book writes `<output_root>/_build/html`: the project root for the default book."""
+    return ROOT if variant == "default" else BUILD / "profiles" / variant
+
+
+def html_dir(variant: str) -> Path:
+    return output_root(variant) / "_build" / "html"
+
+
+def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) -> Path:
+    target = variant_dir("stage", variant)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    if variant != "default":
+        config["title"] = f"{config['title']} (profile: {variant})"
+    _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False))
+    _copy_if_changed(ROOT / "_toc.yml", target / "_toc.yml")
+    for source in (ROOT / "book").rglob("*"):
+        if source.is_file():
+            _copy_if_changed(source, target / source.relative_to(ROOT))
+    for name, notebook in executed.items():
+        _copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb")
+    _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {}))
+    return target
+
+
+def build_html(variant: str, staged: Path) -> Path:
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", str(staged), "--path-output", str(output_root(variant)),
+               "--warningiserror", "--nitpick", "--keep-going"]
+    completed = subprocess.run(command, check=False)
+    if completed.returncode:
+        raise SystemExit(f"jupyter-book build failed for {variant!r} (warnings are errors); see the log above")
+    return html_dir(variant)
+
+
+def reproduce_page(variant: str, profile: dict) -> str:
+    """The 'Reproduce this book' page: commands, data files with hashes, the profile, pinned packages."""
+    rows = "\n".join(f"| `{e.name}` | {e.description} | [source]({e.url}) | `{e.sha256}` |"
+                     for e in registry.entries().values())
+    pins = [line for line in LOCK_FILE.read_text().splitlines() if line and not line.startswith("#")]
+    overrides = yaml.safe_dump(profile, sort_keys=True).strip() if profile else "(defaults of every chapter)"
+    return f"""# Reproduce this book
+
+This page is generated at build time from `data/registry.yaml` and `requirements.lock`.
+
+## Two commands
+
+```bash
+make book   # install pinned packages, fetch and check the data, execute every chapter, render _build/html
+make test   # the whole test suite (builds the book first if needed)
+```
+
+Without internet, point the data cache at a folder of pre-fetched copies:
+`export OSTEOBOOK_DATA_DIR=/path/to/data`. Conda users: `conda env create -f environment.yml`,
+then `pip install --no-deps -e .` and `osteobook build`.
+
+Run one chapter with other parameters, or a whole alternate book from a profile:
+
+```bash
+osteobook run evidence -p ci_method wilson
+osteobook build --profile sensitivity   # renders into _build/profiles/sensitivity/_build/html
+```
+
+## This build
+
+Variant: **{variant}**. Parameter overrides:
+
+```yaml
+{overrides}
+```
+
+Each chapter writes its key numbers to `_build/results/{variant}/<chapter>.json`.
+
+## Data files
+
+Every file is downloaded from a pinned commit and checked against its sha256 before use.
+
+| file | content | URL | sha256 |
+|---|---|---|---|
+{rows}
+
+## Pinned packages ({len(pins)})
+
+```text
+{chr(10).join(pins)}
+```
+"""
+
+
+def _copy_if_changed(source: Path, target: Path) -> None:
+    if target.exists() and target.read_bytes() == source.read_bytes():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def _write_if_changed(target: Path, text: str) -> None:
+    if target.exists() and target.read_text() == text:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
