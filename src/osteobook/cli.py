@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     build.add_argument("--force", action="store_true", help="re-execute even if inputs are unchanged")
     build.add_argument("--no-html", action="store_true", help="execute only")
+    build.add_argument("--chapters", type=lambda text: text.split(","), default=chapter_names(),
+                       help="comma-separated chapters to include (default: all)")
     args = parser.parse_args(argv)
 
     if registry.ENV_VAR in os.environ:  # kernels run in notebooks/: make the cache path absolute
@@ -53,7 +55,7 @@ def _build(args: argparse.Namespace) -> None:
     variant = args.profile or "default"
     profile = load_profile(args.profile) if args.profile else {}
     registry.fetch_all()
-    jobs = [execute.make_job(load_chapter(name), profile.get(name, {}), variant) for name in chapter_names()]
+    jobs = [execute.make_job(load_chapter(name), profile.get(name, {}), variant) for name in args.chapters]
     execute.run_all(jobs, workers=args.jobs, force=args.force)
     if not args.no_html:
         staged = render.stage(variant, {job.chapter.name: job.executed for job in jobs}, profile)

@@ -1,13 +1,16 @@
 """Where things live in the project and its build folder."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The folder that holds `_build` (default: the project). Set OSTEOBOOK_BUILD_ROOT for a scratch build.
+BUILD_ROOT = Path(os.environ.get("OSTEOBOOK_BUILD_ROOT", ROOT)).resolve()
 DATA = ROOT / "data"
 NOTEBOOKS = ROOT / "notebooks"
 PROFILES = ROOT / "profiles"
-BUILD = ROOT / "_build"
+BUILD = BUILD_ROOT / "_build"
 
 
 def variant_dir(kind: str, variant: str) -> Path:

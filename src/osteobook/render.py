@@ -15,14 +15,14 @@ from pathlib import Path
 import yaml
 
 from . import registry
-from .paths import BUILD, ROOT, variant_dir
+from .paths import BUILD, BUILD_ROOT, ROOT, variant_dir
 
 LOCK_FILE = ROOT / "requirements.lock"
 
 
 def output_root(variant: str) -> Path:
-    """Jupyter Book writes `<output_root>/_build/html`: the project root for the default book."""
-    return ROOT if variant == "default" else BUILD / "profiles" / variant
+    """Jupyter Book writes `<output_root>/_build/html`: the build root for the default book."""
+    return BUILD_ROOT if variant == "default" else BUILD / "profiles" / variant
 
 
 def html_dir(variant: str) -> Path:
@@ -35,7 +35,7 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
     if variant != "default":
         config["title"] = f"{config['title']} (profile: {variant})"
     _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False))
-    _copy_if_changed(ROOT / "_toc.yml", target / "_toc.yml")
+    _write_if_changed(target / "_toc.yml", yaml.safe_dump(_toc_for(set(executed)), sort_keys=False))
     for source in (ROOT / "book").rglob("*"):
         if source.is_file():
             _copy_if_changed(source, target / source.relative_to(ROOT))
@@ -43,6 +43,16 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
         _copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb")
     _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {}))
     return target
+
+
+def _toc_for(chapters: set[str]) -> dict:
+    """The table of contents without the chapters this build did not execute (`--chapters`)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for part in toc["parts"]:
+        part["chapters"] = [entry for entry in part["chapters"] if not entry["file"].startswith("notebooks/")
+                            or entry["file"].removeprefix("notebooks/") in chapters]
+    toc["parts"] = [part for part in toc["parts"] if part["chapters"]]
+    return toc
 
 
 def build_html(variant: str, staged: Path) -> Path:
