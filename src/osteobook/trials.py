@@ -1,0 +1,156 @@
+"""The curated trial evidence (`data/trial_arms.csv`, `trial_outcomes.csv`, `benchmarks.csv`).
+
+Columns are described in `data/SCHEMA.md`. Every table is validated on load; a bad value stops
+with the file, the CSV line, the column and what is allowed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from .paths import DATA
+
+STATUSES = ["verified", "secondary", "unverified"]
+DRUG_CLASSES = ["TKI", "TKI + chemotherapy", "TKI + mTOR inhibitor", "TKI + ICI", "mTOR inhibitor",
+                "mTOR inhibitor + chemotherapy", "ICI", "ICI + chemotherapy", "ICI + TKI", "control"]
+ENDPOINTS = ["orr", "pfs_landmark", "median_pfs", "median_os", "hr_pfs", "hr_os"]
+PROPORTION_ENDPOINTS = ["orr", "pfs_landmark"]
+WEEKS_PER_MONTH = 52.1775 / 12
+
+
+class TrialDataError(ValueError):
+    """A curated table breaks its schema."""
+
+
+def _source_columns() -> dict[str, pa.Column]:
+    text = pa.Check.str_length(min_value=1)
+    return {
+        "source_url": pa.Column(str, pa.Check.str_startswith("http")),
+        "source_location": pa.Column(str, text),
+        "quote": pa.Column(str, text),
+        "source_kind": pa.Column(str, pa.Check.isin(["primary", "secondary"])),
+        "status": pa.Column(str, pa.Check.isin(STATUSES)),
+        "notes": pa.Column(str, nullable=True),
+    }
+
+
+ARMS = pa.DataFrameSchema({
+    "arm_id": pa.Column(str, pa.Check.str_matches(r"^[A-Z0-9_]+$"), unique=True),
+    "trial_id": pa.Column(str),
+    "trial_label": pa.Column(str),
+    "arm_label": pa.Column(str),
+    "agents": pa.Column(str),
+    "drug_class": pa.Column(str, pa.Check.isin(DRUG_CLASSES)),
+    "tki_family": pa.Column(str, pa.Check.isin(["multi-target VEGFR", "other", "none"])),
+    "phase": pa.Column(str),
+    "randomised": pa.Column(bool),
+    "comparator_arm_id": pa.Column(str, nullable=True),
+    "population": pa.Column(str),
+    "nct": pa.Column(str, pa.Check.str_matches(r"^NCT\d{8}"), nullable=True),
+    "n_enrolled": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+    "osteosarcoma_specific": pa.Column(bool),
+    "bibkey": pa.Column(str),
+    "doi": pa.Column(str, pa.Check.str_startswith("10."), nullable=True),
+    "pmid": pa.Column(str, pa.Check.str_matches(r"^\d{6,9}$"), nullable=True),
+    **_source_columns(),
+}, strict=True, coerce=True)
+
+OUTCOMES = pa.DataFrameSchema({
+    "outcome_id": pa.Column(str, unique=True),
+    "arm_id": pa.Column(str),
+    "endpoint": pa.Column(str, pa.Check.isin(ENDPOINTS)),
+    "landmark_weeks": pa.Column(float, pa.Check.in_range(1, 104), nullable=True),
+    "landmark_label": pa.Column(str, nullable=True),
+    "estimator": pa.Column(str, pa.Check.isin(["crude", "kaplan-meier", "binomial (missing = failure)",
+                                                "cox", "reported"])),
+    "events": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+    "n": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+    "estimate": pa.Column(float, pa.Check.ge(0), nullable=True),
+    "ci_low": pa.Column(float, pa.Check.ge(0), nullable=True),
+    "ci_high": pa.Column(float, pa.Check.ge(0), nullable=True),
+    "ci_level": pa.Column(float, pa.Check.in_range(0.5, 0.999), nullable=True),
+    **_source_columns(),
+}, checks=[
+    pa.Check(lambda df: df["events"].isna() | df["n"].isna() | (df["events"] <= df["n"]),
+             element_wise=False, name="events <= n"),
+    pa.Check(lambda df: ~df["endpoint"].isin(PROPORTION_ENDPOINTS) | df["estimate"].isna()
+             | (df["estimate"] <= 1), name="proportions are between 0 and 1 (0.44, not 44)"),
+    pa.Check(lambda df: (df["endpoint"] != "pfs_landmark") | df["landmark_weeks"].notna(),
+             name="pfs_landmark rows give landmark_weeks"),
+    pa.Check(lambda df: df["ci_low"].isna() | df["estimate"].isna() | (df["ci_low"] <= df["estimate"] + 1e-9),
+             name="ci_low <= estimate"),
+    pa.Check(lambda df: df["ci_high"].isna() | df["estimate"].isna() | (df["estimate"] <= df["ci_high"] + 1e-9),
+             name="estimate <= ci_high"),
+], strict=True, coerce=True)
+
+BENCHMARKS = pa.DataFrameSchema({
+    "benchmark_id": pa.Column(str, unique=True),
+    "label": pa.Column(str),
+    "endpoint": pa.Column(str),
+    "landmark_weeks": pa.Column(float, pa.Check.in_range(1, 104)),
+    "events": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+    "n": pa.Column("Int64", pa.Check.ge(1)),
+    "estimate": pa.Column(float, pa.Check.in_range(0, 1)),
+    "ci_low": pa.Column(float, pa.Check.in_range(0, 1)),
+    "ci_high": pa.Column(float, pa.Check.in_range(0, 1)),
+    "bibkey": pa.Column(str),
+    "doi": pa.Column(str, pa.Check.str_startswith("10."), nullable=True),
+    "pmid": pa.Column(str, pa.Check.str_matches(r"^\d{6,9}$"), nullable=True),
+    **_source_columns(),
+}, strict=True, coerce=True)
+
+
+def read_table(path: Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Read a curated CSV and validate it; errors name the file, CSV line, column and rule."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for column, spec in schema.columns.items():
+        if column in frame and spec.dtype is not None and str(spec.dtype) == "bool":
+            frame[column] = frame[column].map(_parse_bool, na_action="ignore")
+    try:
+        return schema.validate(frame, lazy=True)
+    except SchemaErrors as err:
+        raise TrialDataError(_describe(path, err.failure_cases)) from None
+
+
+def _parse_bool(text: str) -> bool | str:
+    return {"true": True, "false": False}.get(text.strip().lower(), text)
+
+
+def _describe(path: Path, failures: pd.DataFrame) -> str:
+    lines = [f"{path.name}: {len(failures)} problem(s)"]
+    for _, case in failures.head(20).iterrows():
+        where = "" if pd.isna(case["index"]) else f"line {int(case['index']) + 2}, "
+        column = case["column"] if isinstance(case["column"], str) else "(table)"
+        lines.append(f"  {where}column {column!r}: value {case['failure_case']!r} fails {case['check']}")
+    return "\n".join(lines)
+
+
+def load_arms(folder: Path = DATA) -> pd.DataFrame:
+    return read_table(folder / "trial_arms.csv", ARMS)
+
+
+def load_outcomes(folder: Path = DATA) -> pd.DataFrame:
+    """Outcome rows, each checked to name an arm that exists in trial_arms.csv."""
+    outcomes = read_table(folder / "trial_outcomes.csv", OUTCOMES)
+    known = set(load_arms(folder)["arm_id"])
+    unknown = outcomes.loc[~outcomes["arm_id"].isin(known)]
+    if len(unknown):
+        first = unknown.index[0]
+        raise TrialDataError(f"trial_outcomes.csv: line {first + 2}, column 'arm_id': "
+                             f"{unknown.at[first, 'arm_id']!r} is not an arm_id in trial_arms.csv")
+    return outcomes
+
+
+def load_benchmarks(folder: Path = DATA) -> pd.DataFrame:
+    return read_table(folder / "benchmarks.csv", BENCHMARKS)
+
+
+def evidence(folder: Path = DATA, include_unverified: bool = False) -> pd.DataFrame:
+    """Outcomes joined to their arms; unverified values are dropped unless asked for."""
+    table = load_outcomes(folder).merge(load_arms(folder), on="arm_id", suffixes=("", "_arm"))
+    if not include_unverified:
+        table = table.loc[table["status"] != "unverified"]
+    return table.reset_index(drop=True)
