@@ -3,22 +3,35 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
 # Names readers know, mapped to statsmodels' method names.
-METHODS = {"exact": "beta", "wilson": "wilson"}
-METHOD_LABELS = {"exact": "exact (Clopper–Pearson)", "wilson": "Wilson score"}
+METHODS = {"exact": "beta", "wilson": "wilson", "jeffreys": "jeffreys", "wald": "normal"}
+METHOD_LABELS = {"exact": "exact (Clopper–Pearson)", "wilson": "Wilson score", "jeffreys": "Jeffreys",
+                 "wald": "Wald (normal approximation)", "km-loglog": "Kaplan–Meier, log–log (no censoring)"}
 
 
 def proportion_ci(events, n, method: str = "exact", level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided CI for events/n; `method` is 'exact' (Clopper–Pearson) or 'wilson'."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    """Two-sided CI for events/n by a method of `METHOD_LABELS`."""
+    if method not in METHOD_LABELS:
+        raise ValueError(f"method must be one of {sorted(METHOD_LABELS)}, got {method!r}")
     events, n = np.asarray(events, dtype=float), np.asarray(n, dtype=float)
     if np.any(events < 0) or np.any(events > n) or np.any(n <= 0):
         raise ValueError("need 0 <= events <= n and n > 0")
+    if method == "km-loglog":
+        return _km_loglog(events, n, level)
     low, high = proportion_confint(events, n, alpha=1 - level, method=METHODS[method])
     return np.asarray(low), np.asarray(high)
+
+
+def _km_loglog(events: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier survival with its log–log CI when nobody is censored (Greenwood = p(1-p)/n)."""
+    p = events / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = norm.ppf(1 - (1 - level) / 2) * np.sqrt((1 - p) / (n * p)) / np.abs(np.log(p))
+        low, high = p ** np.exp(spread), p ** np.exp(-spread)
+    return np.where(p > 0, low, 0.0), np.where(p > 0, high, 0.0)
 
 
 def with_ci(table: pd.DataFrame, events: str = "events", n: str = "n", method: str = "exact",
@@ -26,3 +39,28 @@ def with_ci(table: pd.DataFrame, events: str = "events", n: str = "n", method: s
     """`table` plus columns `proportion`, `ci_low`, `ci_high` computed from its counts."""
     low, high = proportion_ci(table[events], table[n], method, level)
     return table.assign(proportion=table[events] / table[n], ci_low=low, ci_high=high)
+
+
+def reconstruct_reported(n: int, estimate: float, ci_low: float, ci_high: float, digits: int = 2,
+                         methods: tuple[str, ...] = tuple(METHOD_LABELS), spread: int = 2) -> pd.DataFrame:
+    """Which (events, method) pairs reproduce a reported 'estimate (ci_low-ci_high)' once rounded.
+
+    Reported values are proportions rounded by the source to `digits` decimals (12% -> 0.12).
+    Counts within `spread` of estimate x n are tried with every method.
+    """
+    centre = round(estimate * n)
+    rows = []
+    for events in range(max(0, centre - spread), min(n, centre + spread) + 1):
+        for method in methods:
+            low, high = (float(v) for v in proportion_ci(events, n, method))
+            rows.append({"events": events, "method": METHOD_LABELS[method], "estimate": events / n,
+                         "ci_low": low, "ci_high": high,
+                         "estimate_matches": _rounds_to(events / n, estimate, digits),
+                         "ci_matches": _rounds_to(low, ci_low, digits) and _rounds_to(high, ci_high, digits)})
+    return pd.DataFrame(rows)
+
+
+def _rounds_to(value: float, reported: float, digits: int) -> bool:
+    """True if `value` rounded half-up to `digits` decimals equals `reported`."""
+    scale = 10 ** digits
+    return abs(np.floor(value * scale + 0.5 + 1e-9) - round(reported * scale)) < 1e-9

@@ -1,0 +1,27 @@
+"""Shared fixtures: the data cache and the built book's results."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from osteobook.paths import results_path
+from osteobook.results import load_results
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_cache() -> None:
+    """Use ../shared/data as the cache when no cache is configured (offline machines)."""
+    if "OSTEOBOOK_DATA_DIR" not in os.environ and SHARED_DATA.exists():
+        os.environ["OSTEOBOOK_DATA_DIR"] = str(SHARED_DATA)
+
+
+def chapter_results(chapter: str, variant: str = "default") -> dict:
+    """Key results a chapter wrote in the last `make book` (fails if the book was not built)."""
+    path = results_path(chapter, variant)
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make book` (or `osteobook build`) before the book tests")
+    return load_results(path)

@@ -1,0 +1,60 @@
+import shutil
+
+import pytest
+
+from osteobook import registry
+
+NAME = "isg_os2/metadata.txt"
+
+
+def test_every_entry_is_complete():
+    for entry in registry.entries().values():
+        assert entry.url.startswith("https://"), entry.name
+        assert len(entry.sha256) == 64 and int(entry.sha256, 16) >= 0, entry.name
+        assert entry.description and entry.provenance and entry.citation, entry.name
+
+
+def test_fetch_returns_checked_file():
+    path = registry.fetch(NAME)
+    assert registry.sha256(path) == registry.entries()[NAME].sha256
+
+
+def _copy_to(tmp_path, monkeypatch):
+    original = registry.fetch(NAME)
+    target = tmp_path / NAME
+    target.parent.mkdir(parents=True)
+    shutil.copy(original, target)
+    monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
+    return target
+
+
+def test_altered_file_is_refused_with_expected_hash(tmp_path, monkeypatch):
+    target = _copy_to(tmp_path, monkeypatch)
+    target.write_bytes(target.read_bytes().replace(b"1", b"2", 1))
+    with pytest.raises(registry.DataError) as err:
+        registry.fetch(NAME)
+    assert NAME in str(err.value) and registry.entries()[NAME].sha256 in str(err.value)
+
+
+def test_truncated_file_is_refused(tmp_path, monkeypatch):
+    target = _copy_to(tmp_path, monkeypatch)
+    target.write_bytes(target.read_bytes()[:100])
+    with pytest.raises(registry.DataError, match="truncated, altered"):
+        registry.fetch(NAME)
+
+
+def test_missing_file_without_network_names_file_and_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(registry.pooch, "retrieve", _offline)
+    with pytest.raises(registry.DataError) as err:
+        registry.fetch(NAME)
+    assert NAME in str(err.value) and registry.ENV_VAR in str(err.value)
+
+
+def test_unknown_name_lists_known_files():
+    with pytest.raises(registry.DataError, match="known files: .*isg_os2/metadata.txt"):
+        registry.fetch("no/such.file")
+
+
+def _offline(*args, **kwargs):
+    raise ConnectionError("network is unreachable")
