@@ -86,7 +86,8 @@ def run(job: Job) -> float:
     job.results.parent.mkdir(parents=True, exist_ok=True)
     job.executed.parent.mkdir(parents=True, exist_ok=True)
     scratch = job.executed.with_suffix(".running.ipynb")
-    parameters = {**job.parameters, "results_path": str(job.results)}
+    # Relative to the notebook's folder, so the rendered page shows no local path.
+    parameters = {**job.parameters, "results_path": os.path.relpath(job.results, job.chapter.source.parent)}
     try:
         papermill.execute_notebook(notebook, str(scratch), parameters=parameters, kernel_name=KERNEL,
                                    cwd=str(job.chapter.source.parent), progress_bar=False, log_output=False)

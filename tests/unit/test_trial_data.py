@@ -1,0 +1,93 @@
+"""Data contract of the curated trial tables (data/trial_arms.csv, trial_outcomes.csv, benchmarks.csv)."""
+import re
+import shutil
+
+import pytest
+
+from osteobook import trials
+from osteobook.paths import DATA, ROOT
+
+BIBKEYS = set(re.findall(r"@\w+\{([^,]+),", (ROOT / "book" / "bib" / "trials.bib").read_text()))
+
+
+@pytest.fixture(scope="module")
+def arms():
+    return trials.load_arms()
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return trials.load_outcomes()
+
+
+def test_tables_load_and_ids_are_unique(arms, outcomes):
+    assert arms["arm_id"].is_unique and outcomes["outcome_id"].is_unique
+    assert trials.load_benchmarks()["benchmark_id"].is_unique
+
+
+def test_every_citation_resolves(arms):
+    for key in [*arms["bibkey"], *trials.load_benchmarks()["bibkey"]]:
+        assert key in BIBKEYS, f"bibkey {key!r} is not in book/bib/trials.bib"
+
+
+def test_every_value_has_a_source(outcomes):
+    assert outcomes[["source_url", "source_location", "quote", "source_kind", "status"]].notna().all().all()
+
+
+def test_counts_agree_with_reported_rates_or_the_conflict_is_explained(outcomes):
+    rows = outcomes.dropna(subset=["events", "n", "estimate"])
+    rows = rows.loc[rows["endpoint"].isin(trials.PROPORTION_ENDPOINTS)]
+    for row in rows.itertuples():
+        if abs(row.events / row.n - row.estimate) > 0.006:  # more than rounding to whole percent
+            assert "CONFLICT" in row.notes, f"{row.outcome_id}: {row.events}/{row.n} vs {row.estimate} unexplained"
+
+
+def test_comparator_arms_exist(arms):
+    comparators = arms["comparator_arm_id"].dropna()
+    assert set(comparators) <= set(arms["arm_id"])
+
+
+def test_randomised_trials_have_their_control_arms(arms):
+    assert {"SARC024_OS_PLACEBO", "REGOBONE_OS_PLACEBO", "OLIE_IE_CONTROL"} <= set(arms["arm_id"])
+
+
+def test_unverified_values_are_excluded_by_default(outcomes):
+    assert (trials.evidence()["status"] != "unverified").all()
+    assert len(trials.evidence(include_unverified=True)) == len(outcomes)
+
+
+def test_lagmay_benchmark_is_as_published():
+    lagmay = trials.load_benchmarks().set_index("benchmark_id").loc["LAGMAY2016_EFS4"]
+    assert (lagmay["n"], lagmay["estimate"], lagmay["ci_low"], lagmay["ci_high"]) == (96, 0.12, 0.06, 0.19)
+    assert lagmay["doi"] == "10.1200/JCO.2015.65.5381"
+
+
+@pytest.fixture
+def broken_copy(tmp_path):
+    for name in ("trial_arms.csv", "trial_outcomes.csv", "benchmarks.csv"):
+        shutil.copy(DATA / name, tmp_path / name)
+    return tmp_path
+
+
+def test_bad_value_names_file_line_and_column(broken_copy):
+    path = broken_copy / "trial_outcomes.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",orr,", ",response_rate,", 1)
+    path.write_text("".join(lines))
+    with pytest.raises(trials.TrialDataError) as err:
+        trials.load_outcomes(broken_copy)
+    assert "trial_outcomes.csv" in str(err.value) and "line 2" in str(err.value) and "'endpoint'" in str(err.value)
+
+
+def test_percent_instead_of_proportion_is_caught(broken_copy):
+    path = broken_copy / "benchmarks.csv"
+    path.write_text(path.read_text().replace(",0.12,0.06,0.19,", ",12,6,19,", 1))
+    with pytest.raises(trials.TrialDataError, match=r"(?s)benchmarks.csv.*line 2, column 'estimate'"):
+        trials.load_benchmarks(broken_copy)
+
+
+def test_outcome_for_unknown_arm_is_caught(broken_copy):
+    path = broken_copy / "trial_outcomes.csv"
+    path.write_text(path.read_text().replace("GRIGNANI2012_SORAFENIB", "GRIGNANI2012_SORAFENIB_X", 1))
+    with pytest.raises(trials.TrialDataError, match=r"line 2, column 'arm_id'.*not an arm_id"):
+        trials.load_outcomes(broken_copy)
