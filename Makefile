@@ -27,4 +27,4 @@ lock:
 	$(BIN)/python scripts/write_environment_yml.py
 
 benchmark: $(VENV)/.installed
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/benchmark.py --output benchmarks/build-times.md

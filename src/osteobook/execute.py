@@ -86,11 +86,12 @@ def run(job: Job) -> float:
     job.results.parent.mkdir(parents=True, exist_ok=True)
     job.executed.parent.mkdir(parents=True, exist_ok=True)
     scratch = job.executed.with_suffix(".running.ipynb")
-    # Relative to the notebook's folder, so the rendered page shows no local path.
-    parameters = {**job.parameters, "results_path": os.path.relpath(job.results, job.chapter.source.parent)}
+    # The kernel runs in the executed notebook's folder (so nbval can re-run it in place); the results
+    # path is relative to it, so the rendered page shows no local path.
+    parameters = {**job.parameters, "results_path": os.path.relpath(job.results, job.executed.parent)}
     try:
         papermill.execute_notebook(notebook, str(scratch), parameters=parameters, kernel_name=KERNEL,
-                                   cwd=str(job.chapter.source.parent), progress_bar=False, log_output=False)
+                                   cwd=str(job.executed.parent), progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as err:
         failed = variant_dir("failed", job.variant) / job.executed.name
         failed.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,68 @@
+"""Build-time benchmark: clean build, no-change rebuild, and rebuild after editing one chapter.
+
+Runs in a scratch build folder (OSTEOBOOK_BUILD_ROOT), so the project's own _build is untouched.
+Target: a no-change rebuild takes at most 10% of a clean build; an edited chapter re-executes alone.
+Usage: python scripts/benchmark.py [--chapter evidence] [--output benchmarks/build-times.md]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OSTEOBOOK = Path(sys.executable).with_name("osteobook")
+
+
+def timed_build(build_root: Path) -> tuple[float, list[str]]:
+    """Seconds for one `osteobook build`, and the chapters it executed."""
+    env = {**os.environ, "OSTEOBOOK_BUILD_ROOT": str(build_root)}
+    start = time.perf_counter()
+    run = subprocess.run([str(OSTEOBOOK), "build"], env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if run.returncode:
+        sys.exit(f"build failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return seconds, re.findall(r"^\[default\] (\S+)\s+done in", run.stderr, flags=re.M)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chapter", default="evidence", help="chapter to edit for the third build")
+    parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
+    args = parser.parse_args()
+    source = ROOT / "notebooks" / f"{args.chapter}.md"
+    with tempfile.TemporaryDirectory() as scratch:
+        clean, executed_clean = timed_build(Path(scratch))
+        unchanged, executed_unchanged = timed_build(Path(scratch))
+        original = source.read_text()
+        try:
+            source.write_text(original + "\n<!-- benchmark edit -->\n")
+            edited, executed_edited = timed_build(Path(scratch))
+        finally:
+            source.write_text(original)
+    ratio = unchanged / clean
+    report = "\n".join([
+        f"# Build-time benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)",
+        "",
+        "| build | seconds | chapters executed |",
+        "|---|---:|---|",
+        f"| clean | {clean:.1f} | {', '.join(executed_clean)} |",
+        f"| no change | {unchanged:.1f} | {', '.join(executed_unchanged) or 'none'} |",
+        f"| `{args.chapter}` edited | {edited:.1f} | {', '.join(executed_edited) or 'none'} |",
+        "",
+        f"No-change rebuild / clean build = {ratio:.1%} (target ≤ 10%): {'met' if ratio <= 0.10 else 'NOT met'}.",
+        f"Edited chapter re-executed alone: {'yes' if executed_edited == [args.chapter] else 'NO'}.",
+    ])
+    print(report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
