@@ -12,9 +12,9 @@ def _dedupe(app, pagename, templatename, context, doctree):
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    context["script_files"] = unique
+    context["script_files"][:] = unique  # in place: it is the builder's list
 
 
 def setup(app):
-    app.connect("html-page-context", _dedupe, priority=100)
+    app.connect("html-page-context", _dedupe, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,14 +10,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
+import pooch
 import yaml
 
 from . import registry
 from .paths import BUILD, BUILD_ROOT, ROOT, variant_dir
 
 LOCK_FILE = ROOT / "requirements.lock"
+# MathJax is served with the book so that math renders offline too (else the theme loads it from a CDN).
+MATHJAX_URL = "https://registry.npmjs.org/mathjax/-/mathjax-3.2.2.tgz"
+MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
+MATHJAX_FILES = ("package/es5/tex-mml-chtml.js", "package/es5/output/chtml/fonts/woff-v2/")
 
 
 def output_root(variant: str) -> Path:
@@ -34,6 +40,8 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if variant != "default":
         config["title"] = f"{config['title']} (profile: {variant})"
+    if _vendor_mathjax(target / "book" / "_static" / "mathjax"):
+        config["sphinx"]["config"]["mathjax_path"] = "mathjax/es5/tex-mml-chtml.js"
     _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False))
     _write_if_changed(target / "_toc.yml", yaml.safe_dump(_toc_for(set(executed)), sort_keys=False))
     for source in (ROOT / "book").rglob("*"):
@@ -43,6 +51,24 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
         _copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb")
     _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {}))
     return target
+
+
+def _vendor_mathjax(target: Path) -> bool:
+    """Copy MathJax's browser bundle and fonts into the staged static folder; False if unavailable."""
+    if (target / "es5" / "tex-mml-chtml.js").exists():
+        return True
+    try:
+        archive = pooch.retrieve(MATHJAX_URL, known_hash=f"sha256:{MATHJAX_SHA256}",
+                                 path=BUILD / "vendor", progressbar=False)
+    except Exception as err:  # offline: the theme's CDN copy is used instead
+        print(f"MathJax not vendored ({type(err).__name__}); pages will load it from a CDN", file=sys.stderr)
+        return False
+    with tarfile.open(archive) as bundle:
+        for member in bundle.getmembers():
+            if member.isfile() and member.name.startswith(MATHJAX_FILES):
+                member.name = member.name.removeprefix("package/")
+                bundle.extract(member, target, filter="data")
+    return True
 
 
 def _toc_for(chapters: set[str]) -> dict:

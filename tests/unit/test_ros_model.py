@@ -1,0 +1,130 @@
+"""The Co et al. ROS model: equation, steady states, folds, CAF scenarios and bad inputs."""
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from osteobook import ros_model as rm
+from osteobook.trials import TrialDataError
+
+
+@pytest.fixture(scope="module")
+def p():
+    return rm.RosParameters.from_table()
+
+
+def test_table_gives_the_published_values(p):
+    assert p == rm.RosParameters(c=0.1, kd=0.26, kf=1.2, k_nox=1, n_nox=3, kg=1.5, k_gsh=2, n_gsh=3, s_max=10, e_half=3)
+
+
+def test_table_errors_name_the_file_and_the_problem(tmp_path):
+    table = pd.read_csv(rm.PARAMETER_TABLE, dtype=str)
+    table.loc[table["parameter"] == "kg", "status"] = "unverified"
+    table.to_csv(tmp_path / "params.csv", index=False)
+    with pytest.raises(ValueError, match=r"(?s)params.csv.*'kg'"):
+        rm.RosParameters.from_table(tmp_path / "params.csv")
+    assert rm.RosParameters.from_table(tmp_path / "params.csv", include_unverified=True).kg == 1.5
+    table.loc[0, "value"] = "-1"
+    table.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(TrialDataError, match=r"(?s)bad.csv.*line 2.*'value'"):
+        rm.RosParameters.from_table(tmp_path / "bad.csv")
+
+
+def test_rate_is_the_written_equation(p):
+    x, s = 1.7, 2.0
+    by_hand = 0.1 - 0.26 * x + 1.2 * x**3 / (x**3 + 1) - x * 1.5 / (1 + s) * 8 / (x**3 + 8)
+    assert rm.rate(x, 1 / (1 + s), p) == pytest.approx(by_hand, abs=1e-14)
+
+
+def test_rate_slope_matches_finite_differences(p):
+    for x in (0.2, 1.0, 3.5):
+        h = 1e-6
+        numeric = (rm.rate(x + h, 0.3, p) - rm.rate(x - h, 0.3, p)) / (2 * h)
+        assert rm.rate_slope(x, 0.3, p) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_stress_map_and_its_inverse(p):
+    e = np.array([0.0, 0.15, 2.5, 40.0])
+    assert rm.erastin_for_stress(rm.stress(e, p), p) == pytest.approx(e)
+    assert rm.erastin_for_stress(p.s_max, p) == np.inf
+    with pytest.raises(ValueError, match="erastin"):
+        rm.stress(-1.0, p)
+
+
+def test_without_erastin_there_is_one_low_state(p):
+    states = rm.steady_states(1.0, p)
+    assert len(states) == 1 and states[0] < 0.1
+    assert rm.rate_slope(states[0], 1.0, p) < 0
+
+
+def test_folds_satisfy_both_conditions(p):
+    for fold in rm.fold_points(p):
+        assert abs(rm.rate(fold.x, fold.m, p)) < 1e-12
+        assert abs(rm.rate_slope(fold.x, fold.m, p)) < 1e-9
+    collapse, onset = rm.fold_points(p)
+    assert collapse.x < onset.x and collapse.m < onset.m
+
+
+def test_three_states_inside_the_window_one_outside(p):
+    t = rm.thresholds(p)
+    for dose, expected in ((t["erastin_onset"] * 0.9, 1), (2.5, 3), (t["erastin_collapse"] * 1.1, 1)):
+        assert len(rm.steady_states(float(rm.erastin_multiplier(dose, p)), p)) == expected
+
+
+@pytest.mark.parametrize("scenario", rm.SCENARIOS)
+def test_scenarios_agree_without_caf_and_invert(scenario, p):
+    s = np.array([0.0, 1.0, 7.5])
+    assert rm.multiplier(s, 0.0, scenario) == pytest.approx(1 / (1 + s))
+    for a in (0.0, 0.05, 0.2):
+        m = float(rm.multiplier(4.0, a, scenario))
+        assert rm.stress_for_multiplier(m, a, scenario) == pytest.approx(4.0)
+    assert rm.thresholds(p, 0.0, scenario) == pytest.approx(rm.thresholds(p, 0.0, "bypass"))
+
+
+def test_bad_caf_inputs_name_the_parameter_and_choices(p):
+    with pytest.raises(ValueError, match=r"caf_scenario 'paracrine' is not one of capacity, stress, bypass"):
+        rm.multiplier(1.0, 0.1, "paracrine")
+    with pytest.raises(ValueError, match=r"caf support must be in \[0, 1\)"):
+        rm.thresholds(p, 1.2, "stress")
+    with pytest.raises(ValueError, match="fold must be"):
+        rm.critical_caf(p, "bypass", "middle")
+
+
+def test_critical_caf_is_where_the_threshold_leaves_reach(p):
+    for scenario in rm.SCENARIOS:
+        a = rm.critical_caf(p, scenario, "collapse")
+        assert rm.thresholds(p, a * 0.99, scenario)["reachable_collapse"]
+        assert not rm.thresholds(p, min(a * 1.01, 0.999), scenario)["reachable_collapse"]
+    collapse, _ = rm.fold_points(p)
+    assert rm.critical_caf(p, "bypass") == pytest.approx(((1 + p.s_max) * collapse.m - 1) / p.s_max)
+    assert math.isnan(rm.critical_caf(p, "capacity", "onset"))
+
+
+def test_integration_settles_on_the_branch_it_starts_in(p):
+    low, middle, high = rm.steady_states(float(rm.erastin_multiplier(2.5, p)), p)
+    assert rm.simulate(middle - 0.02, 2.5, p).y[0, -1] == pytest.approx(low, abs=1e-6)
+    assert rm.simulate(middle + 0.02, 2.5, p).y[0, -1] == pytest.approx(high, abs=1e-6)
+
+
+def test_grid_count_matches_closed_form_thresholds(p):
+    erastin, caf = np.array([0.2, 1.0, 5.0, 30.0]), np.array([0.0, 0.01, 0.1])
+    counts = rm.regions(erastin, caf, p, "bypass")
+    for i, a in enumerate(caf):
+        t = rm.thresholds(p, a, "bypass")
+        expected = [3 if t["erastin_onset"] < e < t["erastin_collapse"] else 1 for e in erastin]
+        assert counts[i].tolist() == expected
+
+
+@pytest.mark.r
+def test_steady_states_agree_with_r_uniroot(p):
+    if not shutil.which("Rscript"):
+        pytest.skip("Rscript not installed")
+    import subprocess
+    code = ("f <- function(x) 0.1 - 0.26*x + 1.2*x^3/(x^3+1) - x*1.5/(1+10*2.5/5.5)*8/(x^3+8);"
+            "g <- seq(1e-6, 5, length.out = 20001); v <- f(g); i <- which(v[-1]*v[-length(v)] < 0);"
+            "cat(format(sapply(i, function(k) uniroot(f, c(g[k], g[k+1]), tol = 1e-12)$root), digits = 15))")
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True).stdout
+    r_roots = [float(v) for v in out.split()]
+    assert rm.steady_states(float(rm.erastin_multiplier(2.5, p)), p) == pytest.approx(r_roots, abs=1e-8)
