@@ -8,6 +8,7 @@ book: $(VENV)/.installed
 	$(BIN)/osteobook build
 
 test: book
+	for profile in profiles/*.yaml; do $(BIN)/osteobook build --profile $$(basename $$profile .yaml) || exit 1; done
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly _build/executed/default
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -109,10 +110,22 @@ def run(job: Job) -> float:
     return time.perf_counter() - start
 
 
+def reuse_default(job: Job) -> bool:
+    """Copy the default book's outputs when this variant runs the chapter with the same inputs."""
+    default = Job(job.chapter, job.parameters, "default")
+    if job.variant == "default" or not is_current(default) or default.key_file.read_text() != input_key(job):
+        return False
+    for source, target in ((default.executed, job.executed), (default.results, job.results),
+                           (default.key_file, job.key_file)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return True
+
+
 def run_all(jobs: list[Job], workers: int = os.cpu_count() or 1, force: bool = False) -> dict[str, str]:
     """Run the jobs that are not current, `workers` at a time, printing progress. Returns states."""
     states = {job.chapter.name: "cached" for job in jobs}
-    pending = [job for job in jobs if force or not is_current(job)]
+    pending = [job for job in jobs if force or not (is_current(job) or reuse_default(job))]
     for job in jobs:
         if job not in pending:
             _report(job, "cached (inputs unchanged)")

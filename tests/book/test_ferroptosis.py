@@ -165,7 +165,7 @@ def test_permutation_p_agrees_with_full_enumeration(results):
 @pytest.mark.r
 def test_cox_hazard_ratio_agrees_with_r(results, tmp_path):
     if not shutil.which("Rscript"):
-        pytest.skip("Rscript not installed")
+        pytest.fail("Rscript is not installed (apt-get install r-base-core); .ci/run installs it")
     merged = pd.read_csv(fetch("lqz_autophagy/merge.txt"), sep="\t", index_col=0)
     clinical = pd.read_csv(fetch("lqz_autophagy/clinical.txt"), sep="\t", index_col=0).reindex(merged.columns)
     target = merged.columns.str.startswith("TARGET")

@@ -1,0 +1,98 @@
+"""osteobook.tki_evidence: arm selection and landmark harmonisation, on small hand-made tables."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from osteobook import meta_analysis as ma, tki_evidence as te
+from osteobook.forest import forest_plot
+from osteobook.params import load_chapter
+
+
+def arm(arm_id: str, drug_class: str, endpoint: str, weeks: float | None, estimator: str,
+        events: int | None, n: int, estimate: float) -> dict:
+    return {"arm_id": arm_id, "trial_id": arm_id, "trial_label": f"{arm_id} (cohort)", "arm_label": "drug",
+            "drug_class": drug_class, "tki_family": "multi-target VEGFR", "endpoint": endpoint,
+            "landmark_weeks": weeks, "landmark_label": None, "estimator": estimator,
+            "events": pd.NA if events is None else events, "n": n, "estimate": estimate,
+            "ci_low": None, "ci_high": None, "ci_level": None, "status": "verified", "comparator_arm_id": None}
+
+
+@pytest.fixture()
+def evidence() -> pd.DataFrame:
+    rows = [
+        arm("A", "TKI", "pfs_landmark", 17.4, "kaplan-meier", None, 30, 0.45),
+        arm("A", "TKI", "pfs_landmark", 17.4, "binomial (missing = failure)", 10, 30, 10 / 30),
+        arm("A", "TKI", "pfs_landmark", 26.1, "crude", 8, 30, 8 / 30),
+        arm("B", "TKI + chemotherapy", "pfs_landmark", 16.0, "reported", None, 20, 0.62),
+        arm("C", "TKI", "pfs_landmark", 12.0, "reported", None, 25, 0.8),
+        arm("D", "ICI", "pfs_landmark", 17.4, "crude", 2, 20, 0.1),
+        arm("A", "TKI", "orr", None, "crude", 3, 30, 0.1),
+        arm("D", "ICI", "orr", None, "crude", 1, 20, 0.05),
+    ]
+    table = pd.DataFrame(rows)
+    table["events"] = table["events"].astype("Int64")
+    return table
+
+
+def test_only_tki_arms_are_kept(evidence):
+    assert set(te.tki_arms(evidence)["arm_id"]) == {"A", "B", "C"}
+    assert list(te.response_table(evidence)["arm_id"]) == ["A"]
+
+
+def test_kaplan_meier_preference_and_effective_counts(evidence):
+    table = te.landmark_table(evidence, "16-18 weeks", "kaplan-meier").set_index("arm_id")
+    assert set(table.index) == {"A", "B"}  # C's 12-week rate is outside the window
+    assert table.at["A", "events"] == round(0.45 * 30) and table.at["A", "count_source"] == "estimate × n"
+    assert table.at["B", "events"] == round(0.62 * 20)
+    assert table.at["B", "regimen"] == "TKI combination"
+
+
+def test_binomial_preference_uses_the_reported_count(evidence):
+    table = te.landmark_table(evidence, "16-18 weeks", "binomial").set_index("arm_id")
+    assert table.at["A", "events"] == 10 and table.at["A", "count_source"] == "reported count"
+
+
+def test_rules_change_which_landmarks_count(evidence):
+    assert set(te.landmark_table(evidence, "4 months only")["arm_id"]) == {"A"}
+    wide = te.landmark_table(evidence, "12-26 weeks").set_index("arm_id")
+    assert set(wide.index) == {"A", "B", "C"}
+    assert wide.at["A", "landmark_weeks"] == 17.4  # the landmark nearest 4 months wins over 6 months
+
+
+def test_unknown_rule_is_refused(evidence):
+    with pytest.raises(ValueError):
+        te.landmark_table(evidence, "3 months")
+
+
+def test_benchmark_comparison_by_hand():
+    benchmark = pd.Series({"events": 11, "n": 96, "estimate": 0.12, "ci_low": 0.06, "ci_high": 0.19})
+    pooled = ma.pool_proportions([20, 25], [40, 50])
+    result = te.versus_benchmark(pooled, benchmark, "logit")
+    bench_y, bench_v = ma.effect_sizes([11], [96])
+    z = (pooled["estimate"] - bench_y[0]) / (pooled["se"] ** 2 + bench_v[0]) ** 0.5
+    assert result["z"] == pytest.approx(z)
+    assert result["difference"] == pytest.approx(pooled["proportion"] - 0.12)
+    assert result["ci_low_above_benchmark_ci"]
+
+
+def test_forest_plot_lists_every_arm(evidence):
+    table = te.landmark_table(evidence, "12-26 weeks")
+    pooled = ma.pool_proportions(table["events"], table["n"])
+    fig = forest_plot(te.add_weights(table, "logit", pooled["tau2"]), pooled, "rate", "Pooled",
+                      benchmark=(0.12, 0.06, 0.19, "benchmark"))
+    texts = {text.get_text() for text in fig.axes[0].texts}
+    assert set(table["label"]) <= texts and "100%" in texts
+    assert te.add_weights(table, "logit", pooled["tau2"])["weight"].sum() == pytest.approx(100)
+    plt.close(fig)
+
+
+def test_parameter_choices_match_the_code():
+    """The chapter's declared choices are exactly what the code implements."""
+    spec = load_chapter("tki").parameters
+    assert spec["landmark_rule"]["choices"] == list(te.LANDMARK_RULES)
+    assert spec["landmark_estimator"]["choices"] == list(te.ESTIMATOR_PREFERENCES)
+    assert spec["subgroup"]["choices"] == list(te.SUBGROUPS)
+    assert spec["transform"]["choices"] == list(ma.MEASURES)
+    assert spec["tau2_method"]["choices"] == list(ma.TAU2_METHODS)
