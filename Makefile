@@ -2,6 +2,10 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
+# Kernels run in other folders: a relative data cache path must become absolute.
+ifdef OSTEOBOOK_DATA_DIR
+export OSTEOBOOK_DATA_DIR := $(abspath $(OSTEOBOOK_DATA_DIR))
+endif
 
 .PHONY: book test lock benchmark
 book: $(VENV)/.installed

@@ -32,8 +32,6 @@ def main(argv: list[str] | None = None) -> int:
                        help="comma-separated chapters to include (default: all)")
     args = parser.parse_args(argv)
 
-    if registry.ENV_VAR in os.environ:  # kernels run in notebooks/: make the cache path absolute
-        os.environ[registry.ENV_VAR] = str(registry.cache_dir())
     try:
         if args.command == "fetch":
             for name, path in registry.fetch_all().items():

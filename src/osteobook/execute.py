@@ -82,6 +82,7 @@ def is_current(job: Job) -> bool:
 def run(job: Job) -> float:
     """Execute one chapter; return seconds taken. Writes the executed notebook only on success."""
     start = time.perf_counter()
+    registry.pin_cache_dir()
     notebook = jupytext.read(job.chapter.source)
     notebook.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     job.results.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ import pandera.pandas as pa
 import pyreadr
 
 from .paths import DATA
-from .trials import _source_columns, read_table
+from .curated import read_table, source_columns
 
 GENES_FILE = DATA / "ferroptosis_genes.csv"
 COLLAPSE_METHODS = ("max_mean", "mean")
@@ -34,7 +34,7 @@ GENES = pa.DataFrameSchema({
     "axis_step": pa.Column(str),
     "probe_id": pa.Column(str, pa.Check.str_matches(r"^[0-9A-Za-z_-]+_at$"), unique=True),
     "entrez_id": pa.Column(str, pa.Check.str_matches(r"^\d+$")),
-    **_source_columns(),
+    **source_columns(),
 }, strict=True, coerce=True)
 
 

@@ -16,7 +16,7 @@ from scipy.stats import hypergeom
 from statsmodels.stats.multitest import multipletests
 
 from .paths import DATA
-from .trials import _source_columns, read_table
+from .curated import read_table, source_columns
 
 MARKERS_FILE = DATA / "caf_markers.csv"
 CLUSTER_LABELS_FILE = DATA / "wucheng_cluster_labels.csv"
@@ -34,13 +34,13 @@ MARKERS = pa.DataFrameSchema({
     "bibkey": pa.Column(str),
     "doi": pa.Column(str, pa.Check.str_startswith("10.")),
     "pmid": pa.Column(str, pa.Check.str_matches(r"^\d{6,9}$"), nullable=True),
-    **_source_columns(),
+    **source_columns(),
 }, unique=["source", "set", "gene"], strict=True, coerce=True)
 
 CLUSTER_LABELS = pa.DataFrameSchema({
     "cluster": pa.Column(str, unique=True),
     "label": pa.Column(str),
-    **_source_columns(),
+    **source_columns(),
 }, strict=True, coerce=True)
 
 

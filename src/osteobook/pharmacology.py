@@ -19,7 +19,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .figures import PALETTE
 from .paths import DATA
-from .trials import _source_columns, read_table
+from .curated import read_table, source_columns
 
 # GDSC2 kinase inhibitors whose GDSC target list includes VEGFR (KDR), the target class of the TKIs
 # tested in osteosarcoma trials. Targets as listed in GDSC's screened-compounds table (release 8.2,
@@ -37,7 +37,7 @@ LINES = pa.DataFrameSchema({
     "gdsc_tissue_descriptor_1": pa.Column(str),
     "gdsc_tissue_descriptor_2": pa.Column(str),
     "osteosarcoma": pa.Column(bool),
-    **_source_columns(),
+    **source_columns(),
 }, checks=[pa.Check(lambda df: df["osteosarcoma"] == (df["gdsc_tissue_descriptor_2"] == "osteosarcoma"),
                     name="osteosarcoma = GDSC tissue descriptor 2 is 'osteosarcoma'")],
     strict=True, coerce=True)

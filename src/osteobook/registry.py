@@ -48,6 +48,12 @@ def cache_dir() -> Path:
     return Path(configured).resolve() if configured else Path(pooch.os_cache("osteobook"))
 
 
+def pin_cache_dir() -> None:
+    """Make a relative `$OSTEOBOOK_DATA_DIR` absolute, so kernels started in other folders find it."""
+    if ENV_VAR in os.environ:
+        os.environ[ENV_VAR] = str(cache_dir())
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -29,7 +29,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from .paths import DATA
-from .trials import _source_columns, read_table
+from .curated import read_table, source_columns
 
 PARAMETER_TABLE = DATA / "ferroptosis_model_parameters.csv"
 SCENARIOS = ("capacity", "stress", "bypass")
@@ -73,7 +73,7 @@ def parameter_schema(names: list[str]) -> pa.DataFrameSchema:
         "value": pa.Column(float, pa.Check.ge(0)),
         "unit": pa.Column(str),
         "meaning": pa.Column(str),
-        **_source_columns(),
+        **source_columns(),
     }, strict=True, coerce=True)
 
 

@@ -9,32 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
+from .curated import CuratedDataError, read_table, source_columns
 from .paths import DATA
 
-STATUSES = ["verified", "secondary", "unverified"]
 DRUG_CLASSES = ["TKI", "TKI + chemotherapy", "TKI + mTOR inhibitor", "TKI + ICI", "mTOR inhibitor",
                 "mTOR inhibitor + chemotherapy", "ICI", "ICI + chemotherapy", "ICI + TKI", "control"]
 ENDPOINTS = ["orr", "pfs_landmark", "median_pfs", "median_os", "hr_pfs", "hr_os"]
 PROPORTION_ENDPOINTS = ["orr", "pfs_landmark"]
 WEEKS_PER_MONTH = 52.1775 / 12
-
-
-class TrialDataError(ValueError):
-    """A curated table breaks its schema."""
-
-
-def _source_columns() -> dict[str, pa.Column]:
-    text = pa.Check.str_length(min_value=1)
-    return {
-        "source_url": pa.Column(str, pa.Check.str_startswith("http")),
-        "source_location": pa.Column(str, text),
-        "quote": pa.Column(str, text),
-        "source_kind": pa.Column(str, pa.Check.isin(["primary", "secondary"])),
-        "status": pa.Column(str, pa.Check.isin(STATUSES)),
-        "notes": pa.Column(str, nullable=True),
-    }
 
 
 ARMS = pa.DataFrameSchema({
@@ -55,7 +38,7 @@ ARMS = pa.DataFrameSchema({
     "bibkey": pa.Column(str),
     "doi": pa.Column(str, pa.Check.str_startswith("10."), nullable=True),
     "pmid": pa.Column(str, pa.Check.str_matches(r"^\d{6,9}$"), nullable=True),
-    **_source_columns(),
+    **source_columns(),
 }, strict=True, coerce=True)
 
 OUTCOMES = pa.DataFrameSchema({
@@ -72,7 +55,7 @@ OUTCOMES = pa.DataFrameSchema({
     "ci_low": pa.Column(float, pa.Check.ge(0), nullable=True),
     "ci_high": pa.Column(float, pa.Check.ge(0), nullable=True),
     "ci_level": pa.Column(float, pa.Check.in_range(0.5, 0.999), nullable=True),
-    **_source_columns(),
+    **source_columns(),
 }, checks=[
     pa.Check(lambda df: df["events"].isna() | df["n"].isna() | (df["events"] <= df["n"]),
              element_wise=False, name="events <= n"),
@@ -99,33 +82,8 @@ BENCHMARKS = pa.DataFrameSchema({
     "bibkey": pa.Column(str),
     "doi": pa.Column(str, pa.Check.str_startswith("10."), nullable=True),
     "pmid": pa.Column(str, pa.Check.str_matches(r"^\d{6,9}$"), nullable=True),
-    **_source_columns(),
+    **source_columns(),
 }, strict=True, coerce=True)
-
-
-def read_table(path: Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
-    """Read a curated CSV and validate it; errors name the file, CSV line, column and rule."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    for column, spec in schema.columns.items():
-        if column in frame and spec.dtype is not None and str(spec.dtype) == "bool":
-            frame[column] = frame[column].map(_parse_bool, na_action="ignore")
-    try:
-        return schema.validate(frame, lazy=True)
-    except SchemaErrors as err:
-        raise TrialDataError(_describe(path, err.failure_cases)) from None
-
-
-def _parse_bool(text: str) -> bool | str:
-    return {"true": True, "false": False}.get(text.strip().lower(), text)
-
-
-def _describe(path: Path, failures: pd.DataFrame) -> str:
-    lines = [f"{path.name}: {len(failures)} problem(s)"]
-    for _, case in failures.head(20).iterrows():
-        where = "" if pd.isna(case["index"]) else f"line {int(case['index']) + 2}, "
-        column = case["column"] if isinstance(case["column"], str) else "(table)"
-        lines.append(f"  {where}column {column!r}: value {case['failure_case']!r} fails {case['check']}")
-    return "\n".join(lines)
 
 
 def load_arms(folder: Path = DATA) -> pd.DataFrame:
@@ -139,7 +97,7 @@ def load_outcomes(folder: Path = DATA) -> pd.DataFrame:
     unknown = outcomes.loc[~outcomes["arm_id"].isin(known)]
     if len(unknown):
         first = unknown.index[0]
-        raise TrialDataError(f"trial_outcomes.csv: line {first + 2}, column 'arm_id': "
+        raise CuratedDataError(f"trial_outcomes.csv: line {first + 2}, column 'arm_id': "
                              f"{unknown.at[first, 'arm_id']!r} is not an arm_id in trial_arms.csv")
     return outcomes
 

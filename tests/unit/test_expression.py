@@ -8,7 +8,7 @@ import pytest
 
 from osteobook import expression as ex
 from osteobook.registry import fetch
-from osteobook.trials import TrialDataError
+from osteobook.curated import CuratedDataError
 
 MATRIX = """!Series_title\t"A made-up series for tests"
 !Sample_geo_accession\t"GSM1"\t"GSM2"\t"GSM3"
@@ -96,7 +96,7 @@ def test_probe_map_with_a_bad_row_names_file_line_and_column(tmp_path):
     table = pd.read_csv(ex.GENES_FILE, dtype=str)
     table.loc[1, "probe_id"] = "not a probe"
     table.to_csv(tmp_path / "genes.csv", index=False)
-    with pytest.raises(TrialDataError, match=r"(?s)genes.csv.*line 3, column 'probe_id'"):
+    with pytest.raises(CuratedDataError, match=r"(?s)genes.csv.*line 3, column 'probe_id'"):
         ex.load_probe_map(tmp_path / "genes.csv")
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from osteobook import markers
-from osteobook.trials import TrialDataError
+from osteobook.curated import CuratedDataError
 
 
 def test_curated_table_loads_and_hides_unverified_rows():
@@ -34,7 +34,7 @@ def test_bad_row_names_line_column_and_rule(tmp_path):
     table.loc[3, "set"] = "fibroCAF"
     bad = tmp_path / "caf_markers.csv"
     table.to_csv(bad, index=False)
-    with pytest.raises(TrialDataError) as err:
+    with pytest.raises(CuratedDataError) as err:
         markers.load_markers(bad)
     message = str(err.value)
     assert "caf_markers.csv" in message and "line 5" in message and "'set'" in message and "fibroCAF" in message

@@ -58,3 +58,10 @@ def test_unknown_name_lists_known_files():
 
 def _offline(*args, **kwargs):
     raise ConnectionError("network is unreachable")
+
+
+def test_relative_cache_dir_is_pinned_for_kernels(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(registry.ENV_VAR, "../data")
+    registry.pin_cache_dir()
+    assert registry.os.environ[registry.ENV_VAR] == str((tmp_path / "../data").resolve())

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from osteobook import ros_model as rm
-from osteobook.trials import TrialDataError
+from osteobook.curated import CuratedDataError
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_table_errors_name_the_file_and_the_problem(tmp_path):
     assert rm.RosParameters.from_table(tmp_path / "params.csv", include_unverified=True).kg == 1.5
     table.loc[0, "value"] = "-1"
     table.to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(TrialDataError, match=r"(?s)bad.csv.*line 2.*'value'"):
+    with pytest.raises(CuratedDataError, match=r"(?s)bad.csv.*line 2.*'value'"):
         rm.RosParameters.from_table(tmp_path / "bad.csv")
 
 

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from osteobook import trials
+from osteobook.curated import CuratedDataError
 from osteobook.paths import DATA, ROOT
 
 BIBKEYS = set(re.findall(r"@\w+\{([^,]+),", (ROOT / "book" / "bib" / "trials.bib").read_text()))
@@ -74,7 +75,7 @@ def test_bad_value_names_file_line_and_column(broken_copy):
     lines = path.read_text().splitlines(keepends=True)
     lines[1] = lines[1].replace(",orr,", ",response_rate,", 1)
     path.write_text("".join(lines))
-    with pytest.raises(trials.TrialDataError) as err:
+    with pytest.raises(CuratedDataError) as err:
         trials.load_outcomes(broken_copy)
     assert "trial_outcomes.csv" in str(err.value) and "line 2" in str(err.value) and "'endpoint'" in str(err.value)
 
@@ -82,12 +83,12 @@ def test_bad_value_names_file_line_and_column(broken_copy):
 def test_percent_instead_of_proportion_is_caught(broken_copy):
     path = broken_copy / "benchmarks.csv"
     path.write_text(path.read_text().replace(",0.12,0.06,0.19,", ",12,6,19,", 1))
-    with pytest.raises(trials.TrialDataError, match=r"(?s)benchmarks.csv.*line 2, column 'estimate'"):
+    with pytest.raises(CuratedDataError, match=r"(?s)benchmarks.csv.*line 2, column 'estimate'"):
         trials.load_benchmarks(broken_copy)
 
 
 def test_outcome_for_unknown_arm_is_caught(broken_copy):
     path = broken_copy / "trial_outcomes.csv"
     path.write_text(path.read_text().replace("GRIGNANI2012_SORAFENIB", "GRIGNANI2012_SORAFENIB_X", 1))
-    with pytest.raises(trials.TrialDataError, match=r"line 2, column 'arm_id'.*not an arm_id"):
+    with pytest.raises(CuratedDataError, match=r"line 2, column 'arm_id'.*not an arm_id"):
         trials.load_outcomes(broken_copy)
