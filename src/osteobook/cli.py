@@ -56,8 +56,8 @@ def _build(args: argparse.Namespace) -> None:
     jobs = [execute.make_job(load_chapter(name), profile.get(name, {}), variant) for name in args.chapters]
     execute.run_all(jobs, workers=args.jobs, force=args.force)
     if not args.no_html:
-        staged = render.stage(variant, {job.chapter.name: job.executed for job in jobs}, profile)
-        print(f"HTML: {render.build_html(variant, staged)}")
+        staged, changed = render.stage(variant, {job.chapter.name: job.executed for job in jobs}, profile)
+        print(f"HTML: {render.build_html(variant, staged, changed)}")
 
 
 if __name__ == "__main__":

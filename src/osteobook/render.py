@@ -35,22 +35,23 @@ def html_dir(variant: str) -> Path:
     return output_root(variant) / "_build" / "html"
 
 
-def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) -> Path:
+def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) -> tuple[Path, bool]:
+    """Assemble the book's sources for `variant`; returns the folder and whether anything changed."""
     target = variant_dir("stage", variant)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if variant != "default":
         config["title"] = f"{config['title']} (profile: {variant})"
     if _vendor_mathjax(target / "book" / "_static" / "mathjax"):
         config["sphinx"]["config"]["mathjax_path"] = "mathjax/es5/tex-mml-chtml.js"
-    _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False))
-    _write_if_changed(target / "_toc.yml", yaml.safe_dump(_toc_for(set(executed)), sort_keys=False))
-    for source in (ROOT / "book").rglob("*"):
-        if source.is_file():
-            _copy_if_changed(source, target / source.relative_to(ROOT))
-    for name, notebook in executed.items():
-        _copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb")
-    _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {}))
-    return target
+    changed = [
+        _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False)),
+        _write_if_changed(target / "_toc.yml", yaml.safe_dump(_toc_for(set(executed)), sort_keys=False)),
+        *(_copy_if_changed(source, target / source.relative_to(ROOT))
+          for source in (ROOT / "book").rglob("*") if source.is_file()),
+        *(_copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb") for name, notebook in executed.items()),
+        _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {})),
+    ]
+    return target, any(changed)
 
 
 def _vendor_mathjax(target: Path) -> bool:
@@ -81,13 +82,20 @@ def _toc_for(chapters: set[str]) -> dict:
     return toc
 
 
-def build_html(variant: str, staged: Path) -> Path:
+def build_html(variant: str, staged: Path, changed: bool = True) -> Path:
+    """Render the staged book; skipped when no staged file changed since the last successful render."""
+    rendered = staged / ".rendered"
+    if not changed and rendered.exists() and (html_dir(variant) / "index.html").exists():
+        print(f"HTML unchanged for {variant!r}: nothing to render", file=sys.stderr)
+        return html_dir(variant)
+    rendered.unlink(missing_ok=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(staged), "--path-output", str(output_root(variant)),
                "--warningiserror", "--nitpick", "--keep-going"]
     completed = subprocess.run(command, check=False)
     if completed.returncode:
         raise SystemExit(f"jupyter-book build failed for {variant!r} (warnings are errors); see the log above")
+    rendered.touch()
     return html_dir(variant)
 
 
@@ -145,15 +153,17 @@ Every file is downloaded from a pinned commit and checked against its sha256 bef
 """
 
 
-def _copy_if_changed(source: Path, target: Path) -> None:
+def _copy_if_changed(source: Path, target: Path) -> bool:
     if target.exists() and target.read_bytes() == source.read_bytes():
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target)
+    return True
 
 
-def _write_if_changed(target: Path, text: str) -> None:
+def _write_if_changed(target: Path, text: str) -> bool:
     if target.exists() and target.read_text() == text:
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
+    return True
