@@ -41,6 +41,8 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if variant != "default":
         config["title"] = f"{config['title']} (profile: {variant})"
+        config["html"]["announcement"] = (f"Alternate build from profile <code>{variant}</code>: "
+                                          "see <em>Reproduce this book</em> for its parameters.")
     if _vendor_mathjax(target / "book" / "_static" / "mathjax"):
         config["sphinx"]["config"]["mathjax_path"] = "mathjax/es5/tex-mml-chtml.js"
     changed = [
@@ -112,7 +114,7 @@ This page is generated at build time from `data/registry.yaml` and `requirements
 ## Two commands
 
 ```bash
-make book   # install pinned packages, fetch and check the data, execute every chapter, render _build/html
+make book   # pinned packages, checked data, every chapter executed, HTML
 make test   # the whole test suite (builds the book first if needed)
 ```
 
@@ -124,7 +126,7 @@ Run one chapter with other parameters, or a whole alternate book from a profile:
 
 ```bash
 osteobook run evidence -p ci_method wilson
-osteobook build --profile sensitivity   # renders into _build/profiles/sensitivity/_build/html
+osteobook build --profile ft_dl   # into _build/profiles/ft_dl/_build/html
 ```
 
 ## This build
