@@ -65,6 +65,8 @@ def test_benchmark_comparison(results, rows):
         return int(r["events"]) / int(r["n"]) if r["events"] else float(r["estimate"])
     assert results["above_upper"] == sorted(r["outcome_id"] for r in near if rate(r) > upper)
     assert "S24_PBO_PFS16W" in results["compared"] and "S24_PBO_PFS16W" not in results["above_upper"]
+    # the chemotherapy-only control of OLIE (66% at 4 months, KM) clears the benchmark too
+    assert results["controls_above_upper"] == ["OLIE_IE_PFS4"]
 
 
 def test_benchmark_reconstruction(results):
