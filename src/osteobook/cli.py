@@ -11,7 +11,13 @@ import os
 import sys
 
 from . import execute, registry, render
-from .params import ParameterError, chapter_names, load_chapter, load_profile, parse_cli_value
+from .params import (
+    ParameterError,
+    chapter_names,
+    load_chapter,
+    load_profile,
+    parse_cli_value,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

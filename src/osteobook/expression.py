@@ -19,8 +19,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pyreadr
 
-from .paths import DATA
 from .curated import read_table, source_columns
+from .paths import DATA
 
 GENES_FILE = DATA / "ferroptosis_genes.csv"
 COLLAPSE_METHODS = ("max_mean", "mean")

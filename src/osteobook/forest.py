@@ -48,7 +48,7 @@ def forest_plot(table: pd.DataFrame, pooled: dict, xlabel: str, pooled_label: st
     for x, title, align in [(label_x, "Trial arm", "left"), (events_x, "Events / n", "right"),
                             (weight_x, "Weight", "right"), (rate_x, "Rate (95% CI)", "left")]:
         cell(x, rows + 1.1, title, align, bold=True)
-    for yi, (_, row) in zip(y, table.iterrows()):
+    for yi, (_, row) in zip(y, table.iterrows(), strict=False):
         cell(label_x, yi, _shorten(row["label"], 38))
         cell(events_x, yi, f"{row['events']} / {row['n']}", "right")
         cell(weight_x, yi, f"{row['weight']:.1f}%", "right")

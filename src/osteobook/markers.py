@@ -15,8 +15,8 @@ import pandera.pandas as pa
 from scipy.stats import hypergeom
 from statsmodels.stats.multitest import multipletests
 
-from .paths import DATA
 from .curated import read_table, source_columns
+from .paths import DATA
 
 MARKERS_FILE = DATA / "caf_markers.csv"
 CLUSTER_LABELS_FILE = DATA / "wucheng_cluster_labels.csv"
@@ -102,7 +102,7 @@ def enrichment(markers: pd.DataFrame, sets: dict[str, list[str]], max_padj: floa
     selected = markers.loc[(markers["p_val_adj"] < max_padj) & (markers["avg_log2FC"] >= min_log2fc)]
     rows = []
     for cluster, group in selected.groupby("cluster", sort=False):
-        fold = dict(zip(group["gene"], group["avg_log2FC"]))
+        fold = dict(zip(group["gene"], group["avg_log2FC"], strict=False))
         for name, genes in sets.items():
             in_universe = sorted(set(genes) & universe)
             overlap = [g for g in in_universe if g in fold]

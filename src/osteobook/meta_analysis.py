@@ -202,7 +202,7 @@ def pool_proportions(events, n, transform: str = "logit", method: str = "REML", 
         fit = pool(*effect_sizes(events, n, transform), method=method, knha=knha, level=level)
     back = to_proportion([fit.estimate, fit.ci_low, fit.ci_high, fit.pi_low, fit.pi_high], transform, n)
     names = ("proportion", "proportion_ci_low", "proportion_ci_high", "proportion_pi_low", "proportion_pi_high")
-    return {**fit.as_dict(), "transform": transform, **dict(zip(names, map(float, back)))}
+    return {**fit.as_dict(), "transform": transform, **dict(zip(names, map(float, back), strict=False))}
 
 
 def leave_one_out(table: pd.DataFrame, label: str = "label", **options) -> pd.DataFrame:

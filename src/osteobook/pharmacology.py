@@ -17,9 +17,9 @@ import pyreadr
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from .curated import read_table, source_columns
 from .figures import PALETTE
 from .paths import DATA
-from .curated import read_table, source_columns
 
 # GDSC2 kinase inhibitors whose GDSC target list includes VEGFR (KDR), the target class of the TKIs
 # tested in osteosarcoma trials. Targets as listed in GDSC's screened-compounds table (release 8.2,

@@ -28,8 +28,8 @@ import pandera.pandas as pa
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from .paths import DATA
 from .curated import read_table, source_columns
+from .paths import DATA
 
 PARAMETER_TABLE = DATA / "ferroptosis_model_parameters.csv"
 SCENARIOS = ("capacity", "stress", "bypass")
@@ -62,7 +62,7 @@ class RosParameters:
         if missing:
             raise ValueError(f"{Path(path).name}: no usable value for model parameter(s) {missing}; "
                              f"the table must give {names} (rows marked unverified are skipped)")
-        values = dict(zip(table["parameter"], table["value"]))
+        values = dict(zip(table["parameter"], table["value"], strict=False))
         return cls(**{name: float(values[name]) for name in names})
 
 
@@ -175,7 +175,7 @@ def _roots(f, lo: float, hi: float) -> np.ndarray:
     """All sign changes of f on a fine grid in (lo, hi], polished with brentq."""
     grid = np.linspace(lo, hi, _GRID)
     values = f(grid)
-    roots = [brentq(f, a, b, xtol=1e-14) for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:])
+    roots = [brentq(f, a, b, xtol=1e-14) for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:], strict=False)
              if fa == 0 or fa * fb < 0]
     return np.unique(np.round(roots, 12))
 
@@ -251,7 +251,7 @@ def critical_caf(p: RosParameters, scenario: str = "bypass", fold: str = "collap
     """The CAF support above which no erastin dose reaches a fold ('collapse' or 'onset'); nan if none below 1."""
     if fold not in ("collapse", "onset"):
         raise ValueError(f"fold must be 'collapse' or 'onset', got {fold!r}")
-    m = dict(zip(("collapse", "onset"), fold_points(p)))[fold].m
+    m = dict(zip(("collapse", "onset"), fold_points(p), strict=False))[fold].m
 
     def excess(caf: float) -> float:
         return min(stress_for_multiplier(m, caf, scenario), 1e6) - p.s_max

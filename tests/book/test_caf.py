@@ -72,7 +72,7 @@ def test_enrichment_counts_and_p_values_by_hand(results, seurat):
         assert row["p_value"] == pytest.approx(p, rel=1e-9, abs=1e-300), (cluster, name)
         p_values.append(((cluster, name), p))
     q = bh(np.array([p for _, p in p_values]))
-    for ((cluster, name), _), expected in zip(p_values, q):
+    for ((cluster, name), _), expected in zip(p_values, q, strict=False):
         assert rows[(cluster, name)]["q_value"] == pytest.approx(expected, rel=1e-9)
 
 

@@ -86,3 +86,19 @@ def test_chapter_figures_have_alt_text(page):
             assert images.count() > 0, f"{doc} shows no figure"
             missing = page.evaluate("() => [...document.querySelectorAll('main img')].filter(i => !i.alt).length")
             assert missing == 0, f"{doc}: {missing} figure(s) without alt text"
+
+
+@pytest.mark.book
+def test_evidence_table_sorts_on_header_click(page):
+    _open(page, "notebooks/evidence")
+    table = page.locator("table.sortable").first
+    header = table.locator("thead th", has_text="Value")
+    column = [h.inner_text() for h in table.locator("thead th").all()].index(header.inner_text())
+
+    def percents():
+        cells = table.locator(f"tbody tr td:nth-child({column + 1})").all_inner_texts()
+        return [float(text.split("%")[0].split("= ")[-1]) for text in cells]
+    header.click()
+    assert percents() == sorted(percents())
+    header.click()
+    assert percents() == sorted(percents(), reverse=True)

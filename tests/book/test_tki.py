@@ -130,7 +130,7 @@ def test_response_inputs_are_the_curated_counts(results):
                        & evidence["events"].notna()].set_index("arm_id")
     inputs = results["inputs"]["orr"]
     assert sorted(inputs["arm_id"]) == sorted(orr.index)
-    for arm, x, n in zip(inputs["arm_id"], inputs["events"], inputs["n"]):
+    for arm, x, n in zip(inputs["arm_id"], inputs["events"], inputs["n"], strict=False):
         assert (x, n) == (orr.at[arm, "events"], orr.at[arm, "n"]), arm
 
 
@@ -146,7 +146,7 @@ def test_landmark_inputs_by_hand(results):
         "OLIE_LENVATINIB_IE": round(outcomes.at["OLIE_LENIE_PFS4", "estimate"] * 40),
     }
     inputs = results["inputs"]["pfs_landmark"]
-    assert dict(zip(inputs["arm_id"], inputs["events"])) == expected
+    assert dict(zip(inputs["arm_id"], inputs["events"], strict=False)) == expected
 
 
 def test_benchmark_is_read_from_the_table(results):

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from osteobook import expression as ex
-from osteobook.registry import fetch
 from osteobook.curated import CuratedDataError
+from osteobook.registry import fetch
 
 MATRIX = """!Series_title\t"A made-up series for tests"
 !Sample_geo_accession\t"GSM1"\t"GSM2"\t"GSM3"

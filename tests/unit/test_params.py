@@ -2,8 +2,15 @@ import jupytext
 import papermill
 import pytest
 
-from osteobook.params import (ParameterError, chapter_names, check_value, load_chapter, load_profile,
-                              parse_cli_value, resolve)
+from osteobook.params import (
+    ParameterError,
+    chapter_names,
+    check_value,
+    load_chapter,
+    load_profile,
+    parse_cli_value,
+    resolve,
+)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The Co et al. ROS model: equation, steady states, folds, CAF scenarios and bad inputs."""
 import math
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -8,6 +7,7 @@ import pytest
 
 from osteobook import ros_model as rm
 from osteobook.curated import CuratedDataError
+from tests.r_reference import run_r
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +119,9 @@ def test_grid_count_matches_closed_form_thresholds(p):
 
 @pytest.mark.r
 def test_steady_states_agree_with_r_uniroot(p):
-    if not shutil.which("Rscript"):
-        pytest.fail("Rscript is not installed (apt-get install r-base-core); .ci/run installs it")
-    import subprocess
     code = ("f <- function(x) 0.1 - 0.26*x + 1.2*x^3/(x^3+1) - x*1.5/(1+10*2.5/5.5)*8/(x^3+8);"
             "g <- seq(1e-6, 5, length.out = 20001); v <- f(g); i <- which(v[-1]*v[-length(v)] < 0);"
-            "cat(format(sapply(i, function(k) uniroot(f, c(g[k], g[k+1]), tol = 1e-12)$root), digits = 15))")
-    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True).stdout
-    r_roots = [float(v) for v in out.split()]
+            "r <- sapply(i, function(k) uniroot(f, c(g[k], g[k+1]), tol = 1e-12)$root);"
+            "emit('root', setNames(as.list(r), seq_along(r)))")
+    r_roots = list(run_r(code).values())
     assert rm.steady_states(float(rm.erastin_multiplier(2.5, p)), p) == pytest.approx(r_roots, abs=1e-8)

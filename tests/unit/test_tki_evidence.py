@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from osteobook import meta_analysis as ma, tki_evidence as te
+from osteobook import meta_analysis as ma
+from osteobook import tki_evidence as te
 from osteobook.forest import forest_plot
 from osteobook.params import load_chapter
 
