@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from scipy.stats import beta
 
 from osteobook.paths import results_path
 from osteobook.results import load_results
@@ -25,3 +26,11 @@ def chapter_results(chapter: str, variant: str = "default") -> dict:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make book` (or `osteobook build`) before the book tests")
     return load_results(path)
+
+
+def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial CI written out from beta quantiles: the tests' independent reference."""
+    tail = (1 - level) / 2
+    low = 0.0 if x == 0 else beta.ppf(tail, x, n - x + 1)
+    high = 1.0 if x == n else beta.ppf(1 - tail, x + 1, n - x)
+    return low, high

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 
 # Okabe & Ito (2008) colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -25,6 +24,3 @@ def use_book_style() -> None:
         "svg.hashsalt": "osteobook",  # deterministic SVG ids
     })
 
-
-def new_figure(width: float = 8, height: float = 4.5, **kwargs) -> tuple[plt.Figure, plt.Axes]:
-    return plt.subplots(figsize=(width, height), **kwargs)

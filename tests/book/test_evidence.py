@@ -2,10 +2,9 @@
 import csv
 
 import pytest
-from scipy.stats import beta
 
 from osteobook.paths import DATA
-from tests.conftest import chapter_results
+from tests.conftest import chapter_results, clopper_pearson
 
 TOL = 1e-9
 
@@ -20,11 +19,6 @@ def rows():
     with open(DATA / "trial_outcomes.csv", newline="") as handle:
         return list(csv.DictReader(handle))
 
-
-def clopper_pearson(x: int, n: int) -> tuple[float, float]:
-    low = 0.0 if x == 0 else beta.ppf(0.025, x, n - x + 1)
-    high = 1.0 if x == n else beta.ppf(0.975, x + 1, n - x)
-    return low, high
 
 
 pytestmark = pytest.mark.book
