@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import beta
 
 from osteobook.paths import results_path
-from osteobook.results import load_results
+from osteobook.engine.results import load_results
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

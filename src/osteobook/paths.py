@@ -1,11 +1,33 @@
-"""Where things live in the project and its build folder."""
+"""Where the project and its build folder are.
+
+The project is found from the environment, not from where the package is installed:
+`$OSTEOBOOK_ROOT` when set (the runner sets it for every kernel), else the nearest folder at or above
+the working directory that holds `data/registry.yaml`. `$OSTEOBOOK_BUILD_ROOT` moves `_build`
+elsewhere (scratch builds).
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-# The folder that holds `_build` (default: the project). Set OSTEOBOOK_BUILD_ROOT for a scratch build.
+from .errors import OsteobookError
+
+MARKER = Path("data") / "registry.yaml"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project folder: `$OSTEOBOOK_ROOT`, or the nearest parent of `start` (default: cwd) with the marker."""
+    if "OSTEOBOOK_ROOT" in os.environ:
+        return Path(os.environ["OSTEOBOOK_ROOT"]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).is_file():
+            return folder
+    raise OsteobookError(f"no project found at or above {here}: no {MARKER} there; "
+                            "run from inside the project or set OSTEOBOOK_ROOT")
+
+
+ROOT = find_root()
 BUILD_ROOT = Path(os.environ.get("OSTEOBOOK_BUILD_ROOT", ROOT)).resolve()
 DATA = ROOT / "data"
 NOTEBOOKS = ROOT / "notebooks"

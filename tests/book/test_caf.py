@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from osteobook.paths import DATA
-from osteobook.registry import fetch
+from osteobook.datasets.registry import fetch
 from tests.conftest import chapter_results
 from tests.r_reference import run_r
 

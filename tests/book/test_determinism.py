@@ -1,8 +1,8 @@
 """Two executions with the same parameters give byte-identical results files."""
 import pytest
 
-from osteobook import execute
-from osteobook.params import chapter_names, load_chapter
+from osteobook.engine import execute
+from osteobook.engine.params import chapter_names, load_chapter
 from osteobook.paths import results_path
 
 pytestmark = pytest.mark.book

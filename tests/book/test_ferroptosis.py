@@ -16,7 +16,7 @@ import yaml
 from numpy.polynomial import Polynomial
 
 from osteobook.paths import DATA, NOTEBOOKS
-from osteobook.registry import fetch
+from osteobook.datasets.registry import fetch
 from tests.conftest import chapter_results
 from tests.r_reference import run_r
 

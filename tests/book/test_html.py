@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from osteobook.paths import ROOT
-from osteobook.render import html_dir
+from osteobook.engine.render import html_dir
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

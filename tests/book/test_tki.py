@@ -14,10 +14,10 @@ import pyreadr
 import pytest
 from scipy import stats
 
-from osteobook import trials
-from osteobook.meta_analysis import MEASURES
+from osteobook.datasets import trials
+from osteobook.stats.meta_analysis import MEASURES
 from osteobook.paths import NOTEBOOKS, results_path
-from osteobook.registry import fetch
+from osteobook.datasets.registry import fetch
 from tests.conftest import chapter_results
 from tests.r_reference import r_vector, run_r
 

@@ -5,7 +5,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from osteobook import association
+from osteobook.stats import groups as association
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ import pandas as pd
 import pyreadr
 import pytest
 
-from osteobook import cohorts
-from osteobook.registry import fetch
+from osteobook.datasets import cohorts
+from osteobook.errors import DataError
+from osteobook.datasets.registry import fetch
 
 
 @pytest.mark.parametrize("raw", ["TARGET.40.PASUUH.01A", "TARGET-40-PASUUH-01A", "TARGET_40_PASUUH_01A",
@@ -15,20 +16,20 @@ def test_sample_ids_map_to_the_gdc_form(raw):
 
 @pytest.mark.parametrize("raw", ["TARGET-40-PASUUH", "TCGA-40-PASUUH-01A", "TARGET-40-PASUU-01A", ""])
 def test_malformed_sample_ids_are_refused(raw):
-    with pytest.raises(cohorts.CohortError, match="is not a TARGET sample id"):
+    with pytest.raises(DataError, match="is not a TARGET sample id"):
         cohorts.target_sample_id(raw)
 
 
 def test_value_check_names_file_column_values_and_allowed():
     frame = pd.DataFrame({"OS": [0, 1, 2, None]})
-    with pytest.raises(cohorts.CohortError) as err:
+    with pytest.raises(DataError) as err:
         cohorts.require_values(frame, "OS", [0, 1], "survival.tsv")
     assert str(err.value) == "survival.tsv: column 'OS' has value(s) [2.0]; allowed: [0, 1]"
 
 
 def test_column_check_names_missing_and_present_columns():
     message = r"clinical.tsv: missing column\(s\) \['sample'\]; columns present: \['id'\]"
-    with pytest.raises(cohorts.CohortError, match=message):
+    with pytest.raises(DataError, match=message):
         cohorts.require_columns(pd.DataFrame({"id": [1]}), ["sample"], "clinical.tsv")
 
 
@@ -47,7 +48,7 @@ def test_fractions_that_do_not_sum_to_one_are_refused(tmp_path):
     frame.iloc[1, 0] += 0.5
     path = tmp_path / "fractions.rds"
     pyreadr.write_rds(path, frame.reset_index(names="sample").set_index("sample"))
-    with pytest.raises(cohorts.CohortError, match="do not sum to 1"):
+    with pytest.raises(DataError, match="do not sum to 1"):
         cohorts.read_target_fractions(path)
 
 
@@ -67,7 +68,7 @@ def test_isg_os2_with_mismatched_patients_is_refused(tmp_path, monkeypatch):
     real_fetch = cohorts.fetch
     monkeypatch.setattr(cohorts, "fetch", lambda name: edited if name == cohorts.ISG_METADATA else real_fetch(name))
     message = r"only in Norm_count_table.txt: \['Pt_62'\]; only in metadata.txt: \['Pt_99'\]"
-    with pytest.raises(cohorts.CohortError, match=message):
+    with pytest.raises(DataError, match=message):
         cohorts.read_isg_os2()
 
 
@@ -78,5 +79,5 @@ def test_isg_os2_with_unknown_category_is_refused(tmp_path, monkeypatch):
     real_fetch = cohorts.fetch
     monkeypatch.setattr(cohorts, "fetch", lambda name: edited if name == cohorts.ISG_METADATA else real_fetch(name))
     message = r"metadata.txt: column 'PgP_Status' has value\(s\) \['Neg'\]; allowed"
-    with pytest.raises(cohorts.CohortError, match=message):
+    with pytest.raises(DataError, match=message):
         cohorts.read_isg_os2()

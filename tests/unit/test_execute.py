@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from osteobook import execute, paths
-from osteobook.params import load_chapter
+from osteobook import paths
+from osteobook.engine import execute
+from osteobook.engine.params import load_chapter
 
 CHAPTER = """---
 jupytext:

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from osteobook import expression as ex
-from osteobook.curated import CuratedDataError
-from osteobook.registry import fetch
+from osteobook.datasets import expression as ex
+from osteobook.errors import OsteobookError
+from osteobook.stats import groups, scores
+from osteobook.errors import DataError as CuratedDataError
+from osteobook.datasets.registry import fetch
 
 MATRIX = """!Series_title\t"A made-up series for tests"
 !Sample_geo_accession\t"GSM1"\t"GSM2"\t"GSM3"
@@ -46,7 +48,7 @@ def test_series_matrix_is_parsed(matrix_file):
 def test_series_matrix_without_table_names_the_file(tmp_path):
     path = tmp_path / "broken.txt"
     path.write_text(MATRIX.split("!series_matrix_table_begin")[0])
-    with pytest.raises(ex.ExpressionError, match="broken.txt: no expression table"):
+    with pytest.raises(OsteobookError, match="broken.txt: no expression table"):
         ex.read_series_matrix(path)
 
 
@@ -54,32 +56,32 @@ def test_response_labels_from_label_or_huvos(matrix_file):
     samples = ex.read_series_matrix(matrix_file).samples
     assert ex.response_labels(samples).tolist() == ["GOOD", "POOR", "POOR"]
     assert ex.response_labels(samples, "huvos").tolist() == ["GOOD", "POOR", "GOOD"]
-    with pytest.raises(ex.ExpressionError, match="response_definition 'necrosis' is not one of geo_label, huvos"):
+    with pytest.raises(OsteobookError, match="'response_definition' = 'necrosis' is not allowed"):
         ex.response_labels(samples, "necrosis")
 
 
 def test_collapse_by_highest_mean_or_mean(matrix_file, probe_map):
     expression = ex.read_series_matrix(matrix_file).expression
-    best = ex.collapse_probes(expression, probe_map, "max_mean")
+    best = scores.collapse_probes(expression, probe_map, "max_mean")
     assert best.loc["A"].tolist() == [10, 20, 60] and best.loc["B"].tolist() == [5, 5, 8]
-    assert ex.collapse_probes(expression, probe_map, "mean").loc["A"].tolist() == [5.5, 11, 31.5]
-    with pytest.raises(ex.ExpressionError, match="probe_collapse 'median' is not one of max_mean, mean"):
-        ex.collapse_probes(expression, probe_map, "median")
-    with pytest.raises(ex.ExpressionError, match=r"probe\(s\) \['p9_at'\]"):
-        ex.collapse_probes(expression, pd.DataFrame({"gene": ["C"], "probe_id": ["p9_at"]}))
+    assert scores.collapse_probes(expression, probe_map, "mean").loc["A"].tolist() == [5.5, 11, 31.5]
+    with pytest.raises(OsteobookError, match="'probe_collapse' = 'median' is not allowed"):
+        scores.collapse_probes(expression, probe_map, "median")
+    with pytest.raises(OsteobookError, match=r"probe\(s\) \['p9_at'\]"):
+        scores.collapse_probes(expression, pd.DataFrame({"gene": ["C"], "probe_id": ["p9_at"]}))
 
 
 def test_scores_and_their_errors():
     expression = pd.DataFrame({"s1": [1.0, 2.0], "s2": [2.0, 4.0], "s3": [3.0, 9.0]}, index=["A", "B"])
-    z = ex.zscore_rows(expression)
+    z = scores.zscore_rows(expression)
     assert z.loc["A"].tolist() == pytest.approx([-1, 0, 1])
-    assert ex.gene_set_score(expression, ["A", "B", "Z"]).tolist() == pytest.approx(z.mean().tolist())
-    with pytest.raises(ex.ExpressionError, match="scoring_method 'sum' is not one of mean_z, median_z"):
-        ex.gene_set_score(expression, ["A"], "sum")
-    with pytest.raises(ex.ExpressionError, match="none of the genes"):
-        ex.gene_set_score(expression, ["Z"])
-    with pytest.raises(ex.ExpressionError, match=r"\['C'\] do not vary"):
-        ex.zscore_rows(pd.DataFrame({"s1": [1.0], "s2": [1.0]}, index=["C"]))
+    assert scores.gene_set_score(expression, ["A", "B", "Z"]).tolist() == pytest.approx(z.mean().tolist())
+    with pytest.raises(OsteobookError, match="'scoring_method' = 'sum' is not allowed"):
+        scores.gene_set_score(expression, ["A"], "sum")
+    with pytest.raises(OsteobookError, match="none of the genes"):
+        scores.gene_set_score(expression, ["Z"])
+    with pytest.raises(OsteobookError, match=r"\['C'\] do not vary"):
+        scores.zscore_rows(pd.DataFrame({"s1": [1.0], "s2": [1.0]}, index=["C"]))
 
 
 def test_curated_probe_map_loads_with_sources():
@@ -88,7 +90,7 @@ def test_curated_probe_map_loads_with_sources():
     assert "GCLM" in set(ex.load_probe_map(include_unverified=True)["gene"])
     assert set(ex.load_probe_map(gene_set="xct_system")["gene"]) == {"SLC7A11", "SLC3A2"}
     assert core["source_url"].str.startswith("http").all()
-    with pytest.raises(ex.ExpressionError, match="gene_set 'all' is not one of core_axis, xct_system"):
+    with pytest.raises(OsteobookError, match="'gene_set' = 'all' is not allowed"):
         ex.load_probe_map(gene_set="all")
 
 
@@ -104,7 +106,7 @@ def test_ferrdb_classes_separate_genes_on_both_sides():
     table = pd.DataFrame({"gene": ["A", "B", "B", "C"], "class": ["driver", "driver", "suppressor", "suppressor"]})
     assert ex.ferrdb_classes(table) == {"driver": ["A"], "suppressor": ["C"], "both": ["B"]}
     assert ex.ferrdb_classes(table, "both")["driver"] == ["A", "B"]
-    with pytest.raises(ex.ExpressionError, match="ambiguous_genes 'drop'"):
+    with pytest.raises(OsteobookError, match="'ambiguous_genes' = 'drop' is not allowed"):
         ex.ferrdb_classes(table, "drop")
 
 
@@ -116,18 +118,18 @@ def test_registry_ferrdb_file_reads():
 def test_hedges_g_by_hand():
     a, b = np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0, 5.0])
     pooled = np.sqrt((2 * 1.0 + 3 * (5 / 3)) / 5)
-    assert ex.hedges_g(a, b) == pytest.approx((2 - 3.5) / pooled * (1 - 3 / (4 * 7 - 9)))
+    assert groups.hedges_g(a, b) == pytest.approx((2 - 3.5) / pooled * (1 - 3 / (4 * 7 - 9)))
 
 
 def test_permutation_p_matches_exact_enumeration():
     rng = np.random.default_rng(7)
     values = pd.Series(rng.normal(size=9))
-    groups = pd.Series(["POOR"] * 4 + ["GOOD"] * 5)
+    labels = pd.Series(["POOR"] * 4 + ["GOOD"] * 5)
     observed = values[:4].mean() - values[4:].mean()
     splits = [values[list(c)].mean() - values.drop(list(c)).mean() for c in combinations(range(9), 4)]
     exact = np.mean(np.abs(splits) >= abs(observed) - 1e-12)
-    result = ex.permutation_test(values, groups, "POOR", "GOOD", 20000, seed=1)
+    result = groups.permutation_test(values, labels, "POOR", "GOOD", 20000, seed=1)
     assert result["p"] == pytest.approx(exact, abs=0.015)
     assert result["g_ci_low"] < result["hedges_g"] < result["g_ci_high"]
-    with pytest.raises(ex.ExpressionError, match=r"\['MIXED'\]"):
-        ex.permutation_test(values, groups.replace({"GOOD": "MIXED"}), "POOR", "GOOD", 1000, 1)
+    with pytest.raises(OsteobookError, match=r"\['MIXED'\]"):
+        groups.permutation_test(values, labels.replace({"GOOD": "MIXED"}), "POOR", "GOOD", 1000, 1)

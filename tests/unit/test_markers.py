@@ -5,8 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from osteobook import markers
-from osteobook.curated import CuratedDataError
+from osteobook.datasets import markers
+from osteobook.errors import OsteobookError
+from osteobook.stats import enrichment
+from osteobook.stats.multiple_testing import adjust
+from osteobook.errors import DataError as CuratedDataError
 
 
 def test_curated_table_loads_and_hides_unverified_rows():
@@ -42,9 +45,9 @@ def test_bad_row_names_line_column_and_rule(tmp_path):
 
 def test_unknown_source_and_set_are_refused_with_allowed_values():
     table = markers.load_markers()
-    with pytest.raises(markers.MarkerError, match="sources: .*biffi2021"):
+    with pytest.raises(OsteobookError, match="sources: .*biffi2021"):
         markers.marker_sets(table, "costa2018")
-    with pytest.raises(markers.MarkerError, match="allowed: .*iCAF"):
+    with pytest.raises(OsteobookError, match="allowed: .*iCAF"):
         markers.marker_sets(table, "biffi2021", ["xCAF"])
 
 
@@ -58,17 +61,17 @@ def by_hand(k, N, K, n):
 
 @pytest.mark.parametrize("k,N,K,n", [(3, 50, 5, 10), (0, 20, 3, 4), (7, 5922, 7, 608), (1, 100, 1, 1)])
 def test_hypergeometric_tail_matches_the_sum_of_binomials(k, N, K, n):
-    assert markers.hypergeom_p(k, N, K, n) == pytest.approx(by_hand(k, N, K, n), rel=1e-9)
+    assert enrichment.hypergeom_p(k, N, K, n) == pytest.approx(by_hand(k, N, K, n), rel=1e-9)
 
 
 def test_impossible_counts_are_refused():
-    with pytest.raises(markers.MarkerError, match="impossible counts"):
-        markers.hypergeom_p(4, 50, 3, 10)
+    with pytest.raises(OsteobookError, match="impossible counts"):
+        enrichment.hypergeom_p(4, 50, 3, 10)
 
 
 def test_bh_matches_the_step_up_rule_and_keeps_nan():
     p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
-    q = markers.bh(p)
+    q = adjust(p, "BH")
     m = 4
     ranked = np.sort(p[:3].tolist() + [0.2])
     expected = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
@@ -84,7 +87,7 @@ def toy_markers():
 
 
 def test_enrichment_counts_and_mean_fold_change(toy_markers):
-    table = markers.enrichment(toy_markers, {"S": ["G1", "G2", "G9"]}, max_padj=0.05, min_log2fc=0.25)
+    table = enrichment.enrichment(toy_markers, {"S": ["G1", "G2", "G9"]}, max_padj=0.05, min_log2fc=0.25)
     a = table.set_index("cluster").loc["a"]
     # universe: G1..G5 (every gene listed); G9 is outside it; G3 fails p_adj in a, G5 fails log2FC in b
     assert (a["k"], a["K"], a["n"], a["N"]) == (2, 2, 2, 5)
@@ -95,23 +98,23 @@ def test_enrichment_counts_and_mean_fold_change(toy_markers):
 
 
 def test_calls_need_the_gate_before_a_subtype(toy_markers):
-    table = markers.enrichment(toy_markers, {"pan-CAF": ["G1", "G2"], "myCAF": ["G1"], "apCAF": ["G3", "G4"]})
-    calls = markers.cluster_calls(table, ["myCAF", "apCAF"], min_gate=2, score="mean_log2fc", min_mean_log2fc=0.5)
+    table = enrichment.enrichment(toy_markers, {"pan-CAF": ["G1", "G2"], "myCAF": ["G1"], "apCAF": ["G3", "G4"]})
+    calls = enrichment.cluster_calls(table, ["myCAF", "apCAF"], min_gate=2, score="mean_log2fc", min_mean_log2fc=0.5)
     assert calls.loc["a", "call"] == "myCAF"
     assert calls.loc["b", "call"] == "not fibroblast-like"  # apCAF passes, but b has no pan-CAF genes
     assert bool(calls.loc["b", "apCAF"])
 
 
 def test_unknown_score_and_gate_are_refused(toy_markers):
-    table = markers.enrichment(toy_markers, {"S": ["G1"]})
-    with pytest.raises(markers.MarkerError, match="'hypergeometric' or 'mean_log2fc'"):
-        markers.passes(table, "zscore", 0.05, 0.5)
-    with pytest.raises(markers.MarkerError, match="gate set 'pan-CAF'"):
-        markers.cluster_calls(table, ["S"])
+    table = enrichment.enrichment(toy_markers, {"S": ["G1"]})
+    with pytest.raises(OsteobookError, match="'hypergeometric', 'mean_log2fc'"):
+        enrichment.passes(table, "zscore", 0.05, 0.5)
+    with pytest.raises(OsteobookError, match="gate set 'pan-CAF'"):
+        enrichment.cluster_calls(table, ["S"])
 
 
 def test_seurat_file_without_a_column_names_file_and_columns(tmp_path):
     path = tmp_path / "markers.txt"
     path.write_text('"p_val" "avg_log2FC" "cluster" "gene"\n"A" 0 1.2 "0" "A"\n')
-    with pytest.raises(markers.MarkerError, match=r"markers.txt: missing Seurat column\(s\) \['pct.1'"):
+    with pytest.raises(OsteobookError, match=r"markers.txt: missing column\(s\) \['pct.1'"):
         markers.read_seurat_markers(path)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, special
 
-from osteobook import meta_analysis as ma
+from osteobook.stats import meta_analysis as ma
 from tests.r_reference import r_vector, run_r
 
 # Test data (not the book's): heterogeneous rates; sparse with 0/n and n/n arms; homogeneous.

@@ -2,7 +2,7 @@ import jupytext
 import papermill
 import pytest
 
-from osteobook.params import (
+from osteobook.engine.params import (
     ParameterError,
     chapter_names,
     check_value,

@@ -2,7 +2,8 @@ import shutil
 
 import pytest
 
-from osteobook import registry
+from osteobook.datasets import registry
+from osteobook.errors import DataError
 
 NAME = "isg_os2/metadata.txt"
 
@@ -31,7 +32,7 @@ def _copy_to(tmp_path, monkeypatch):
 def test_altered_file_is_refused_with_expected_hash(tmp_path, monkeypatch):
     target = _copy_to(tmp_path, monkeypatch)
     target.write_bytes(target.read_bytes().replace(b"1", b"2", 1))
-    with pytest.raises(registry.DataError) as err:
+    with pytest.raises(DataError) as err:
         registry.fetch(NAME)
     assert NAME in str(err.value) and registry.entries()[NAME].sha256 in str(err.value)
 
@@ -39,20 +40,20 @@ def test_altered_file_is_refused_with_expected_hash(tmp_path, monkeypatch):
 def test_truncated_file_is_refused(tmp_path, monkeypatch):
     target = _copy_to(tmp_path, monkeypatch)
     target.write_bytes(target.read_bytes()[:100])
-    with pytest.raises(registry.DataError, match="truncated, altered"):
+    with pytest.raises(DataError, match="truncated, altered"):
         registry.fetch(NAME)
 
 
 def test_missing_file_without_network_names_file_and_variable(tmp_path, monkeypatch):
     monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
     monkeypatch.setattr(registry.pooch, "retrieve", _offline)
-    with pytest.raises(registry.DataError) as err:
+    with pytest.raises(DataError) as err:
         registry.fetch(NAME)
     assert NAME in str(err.value) and registry.ENV_VAR in str(err.value)
 
 
 def test_unknown_name_lists_known_files():
-    with pytest.raises(registry.DataError, match="known files: .*isg_os2/metadata.txt"):
+    with pytest.raises(DataError, match="known files: .*isg_os2/metadata.txt"):
         registry.fetch("no/such.file")
 
 

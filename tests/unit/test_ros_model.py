@@ -5,14 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from osteobook import ros_model as rm
-from osteobook.curated import CuratedDataError
+from osteobook.datasets import model_parameters
+from osteobook.models import ros as rm
+from osteobook.errors import DataError as CuratedDataError
 from tests.r_reference import run_r
 
 
 @pytest.fixture(scope="module")
 def p():
-    return rm.RosParameters.from_table()
+    return rm.RosParameters.from_values(model_parameters.load())
 
 
 def test_table_gives_the_published_values(p):
@@ -20,16 +21,16 @@ def test_table_gives_the_published_values(p):
 
 
 def test_table_errors_name_the_file_and_the_problem(tmp_path):
-    table = pd.read_csv(rm.PARAMETER_TABLE, dtype=str)
+    table = pd.read_csv(model_parameters.PARAMETER_TABLE, dtype=str)
     table.loc[table["parameter"] == "kg", "status"] = "unverified"
     table.to_csv(tmp_path / "params.csv", index=False)
     with pytest.raises(ValueError, match=r"(?s)params.csv.*'kg'"):
-        rm.RosParameters.from_table(tmp_path / "params.csv")
-    assert rm.RosParameters.from_table(tmp_path / "params.csv", include_unverified=True).kg == 1.5
+        model_parameters.load(tmp_path / "params.csv")
+    assert model_parameters.load(tmp_path / "params.csv", include_unverified=True)["kg"] == 1.5
     table.loc[0, "value"] = "-1"
     table.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(CuratedDataError, match=r"(?s)bad.csv.*line 2.*'value'"):
-        rm.RosParameters.from_table(tmp_path / "bad.csv")
+        model_parameters.load(tmp_path / "bad.csv")
 
 
 def test_rate_is_the_written_equation(p):
@@ -84,11 +85,11 @@ def test_scenarios_agree_without_caf_and_invert(scenario, p):
 
 
 def test_bad_caf_inputs_name_the_parameter_and_choices(p):
-    with pytest.raises(ValueError, match=r"caf_scenario 'paracrine' is not one of capacity, stress, bypass"):
+    with pytest.raises(ValueError, match=r"'caf_scenario' = 'paracrine' is not allowed \(allowed: 'capacity', 'stress', 'bypass'\)"):
         rm.multiplier(1.0, 0.1, "paracrine")
     with pytest.raises(ValueError, match=r"caf support must be in \[0, 1\)"):
         rm.thresholds(p, 1.2, "stress")
-    with pytest.raises(ValueError, match="fold must be"):
+    with pytest.raises(ValueError, match="'fold' = 'middle' is not allowed"):
         rm.critical_caf(p, "bypass", "middle")
 
 

@@ -5,10 +5,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from osteobook import meta_analysis as ma
-from osteobook import tki_evidence as te
-from osteobook.forest import forest_plot
-from osteobook.params import load_chapter
+from osteobook.stats import meta_analysis as ma
+from osteobook.chapters import tki as te
+from osteobook.stats import benchmark as benchmark_tests
+from osteobook.stats import landmarks
+from osteobook.plots.forest import forest_plot
+from osteobook.engine.params import load_chapter
 
 
 def arm(arm_id: str, drug_class: str, endpoint: str, weeks: float | None, estimator: str,
@@ -70,7 +72,7 @@ def test_unknown_rule_is_refused(evidence):
 def test_benchmark_comparison_by_hand():
     benchmark = pd.Series({"events": 11, "n": 96, "estimate": 0.12, "ci_low": 0.06, "ci_high": 0.19})
     pooled = ma.pool_proportions([20, 25], [40, 50])
-    result = te.versus_benchmark(pooled, benchmark, "logit")
+    result = benchmark_tests.pooled_versus(pooled, benchmark, "logit")
     bench_y, bench_v = ma.effect_sizes([11], [96])
     z = (pooled["estimate"] - bench_y[0]) / (pooled["se"] ** 2 + bench_v[0]) ** 0.5
     assert result["z"] == pytest.approx(z)
@@ -92,8 +94,8 @@ def test_forest_plot_lists_every_arm(evidence):
 def test_parameter_choices_match_the_code():
     """The chapter's declared choices are exactly what the code implements."""
     spec = load_chapter("tki").parameters
-    assert spec["landmark_rule"]["choices"] == list(te.LANDMARK_RULES)
-    assert spec["landmark_estimator"]["choices"] == list(te.ESTIMATOR_PREFERENCES)
+    assert spec["landmark_rule"]["choices"] == list(landmarks.LANDMARK_RULES)
+    assert spec["landmark_estimator"]["choices"] == list(landmarks.ESTIMATOR_PREFERENCES)
     assert spec["subgroup"]["choices"] == list(te.SUBGROUPS)
     assert spec["transform"]["choices"] == list(ma.MEASURES)
     assert spec["tau2_method"]["choices"] == list(ma.TAU2_METHODS)

@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from osteobook import trials
-from osteobook.curated import CuratedDataError
+from osteobook.datasets import trials
+from osteobook.errors import DataError as CuratedDataError
 from osteobook.paths import DATA, ROOT
 
 BIBKEYS = set(re.findall(r"@\w+\{([^,]+),", (ROOT / "book" / "bib" / "trials.bib").read_text()))

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .meta_analysis import effect_sizes, pool_log_hazard_ratios, pool_proportions
-from .proportions import with_ci
-from .trials import WEEKS_PER_MONTH
+from ..stats import benchmark as benchmark_tests
+from ..stats import landmarks
+from ..stats.meta_analysis import effect_sizes, pool_log_hazard_ratios, pool_proportions
+from ..stats.proportions import with_ci
 
-FOUR_MONTHS = 4 * WEEKS_PER_MONTH
-# name -> (lowest, highest) landmark in weeks accepted as "about 4 months"
-LANDMARK_RULES = {
-    "16-18 weeks": (16.0, 18.0),
-    "4 months only": (17.4, 17.4),
-    "12-26 weeks": (12.0, 26.1),
-}
-COUNT_ESTIMATORS = ("crude", "binomial (missing = failure)")
-ESTIMATOR_PREFERENCES = ("kaplan-meier", "binomial")
 SUBGROUPS = {"regimen": "TKI alone vs TKI combination", "tki_family": "multi-target VEGFR TKI vs other TKI"}
 
 
@@ -41,29 +32,8 @@ def response_table(evidence: pd.DataFrame) -> pd.DataFrame:
 
 def landmark_table(evidence: pd.DataFrame, rule: str = "16-18 weeks",
                    prefer: str = "kaplan-meier") -> pd.DataFrame:
-    """One progression-free rate per TKI arm under a landmark harmonisation rule.
-
-    Landmarks inside the rule's window are accepted; per arm the landmark nearest 4 months wins, and
-    among estimates at that landmark `prefer` picks Kaplan–Meier (or unnamed) over count-based
-    ('binomial') estimates or the reverse. Rates reported only as a percentage become an effective
-    count round(estimate × n), flagged in `count_source`.
-    """
-    if rule not in LANDMARK_RULES:
-        raise ValueError(f"rule must be one of {sorted(LANDMARK_RULES)}, got {rule!r}")
-    if prefer not in ESTIMATOR_PREFERENCES:
-        raise ValueError(f"prefer must be one of {ESTIMATOR_PREFERENCES}, got {prefer!r}")
-    low, high = LANDMARK_RULES[rule]
-    rows = tki_arms(evidence)
-    rows = rows.loc[(rows["endpoint"] == "pfs_landmark") & rows["n"].notna()
-                    & rows["landmark_weeks"].between(low - 0.05, high + 0.05)].copy()
-    is_count = rows["estimator"].isin(COUNT_ESTIMATORS)
-    rows["distance"] = (rows["landmark_weeks"] - FOUR_MONTHS).abs().round(1)
-    rows["rank"] = np.where(is_count == (prefer == "binomial"), 0, 1)
-    rows = rows.sort_values(["arm_id", "distance", "rank"]).drop_duplicates("arm_id")
-    derived = rows["events"].isna()
-    rows["count_source"] = np.where(derived, "estimate × n", "reported count")
-    rows["events"] = rows["events"].astype("Float64").where(~derived, (rows["estimate"] * rows["n"]).round())
-    return _finish(rows.drop(columns=["distance", "rank"]))
+    """One progression-free rate per TKI arm under a landmark rule (`stats.landmarks.harmonise`)."""
+    return _finish(landmarks.harmonise(tki_arms(evidence), rule, prefer))
 
 
 def _finish(rows: pd.DataFrame) -> pd.DataFrame:
@@ -87,19 +57,6 @@ def add_weights(table: pd.DataFrame, transform: str, tau2: float) -> pd.DataFram
     return table.assign(weight=100 * w / w.sum())
 
 
-def versus_benchmark(pooled: dict, benchmark: pd.Series, transform: str) -> dict[str, float]:
-    """Pooled rate minus the benchmark rate, with a z-test on the transformed scale.
-
-    The benchmark's own uncertainty enters through its count (events/n) on the same scale.
-    """
-    bench_y, bench_v = effect_sizes([benchmark["events"]], [benchmark["n"]], transform)
-    z = (pooled["estimate"] - bench_y[0]) / np.sqrt(pooled["se"] ** 2 + bench_v[0])
-    return {"difference": pooled["proportion"] - float(benchmark["estimate"]), "z": float(z),
-            "p": float(2 * stats.norm.sf(abs(z))),
-            "ci_low_above_benchmark_ci": bool(pooled["proportion_ci_low"] > benchmark["ci_high"]),
-            "pi_low_above_benchmark": bool(pooled["proportion_pi_low"] > benchmark["estimate"])}
-
-
 def harmonisation_grid(evidence: pd.DataFrame, benchmark: pd.Series, regimen: str | None = None,
                        **options) -> pd.DataFrame:
     """Pooled landmark rate and its comparison with `benchmark` under every harmonisation rule.
@@ -107,14 +64,14 @@ def harmonisation_grid(evidence: pd.DataFrame, benchmark: pd.Series, regimen: st
     `regimen` restricts to 'TKI alone' or 'TKI combination'; `options` go to `pool_proportions`.
     """
     rows = []
-    for rule in LANDMARK_RULES:
-        for prefer in ESTIMATOR_PREFERENCES:
+    for rule in landmarks.LANDMARK_RULES:
+        for prefer in landmarks.ESTIMATOR_PREFERENCES:
             table = landmark_table(evidence, rule, prefer)
             if regimen is not None:
                 table = table.loc[table["regimen"] == regimen]
             fit = pool_proportions(table["events"], table["n"], **options)
             rows.append({"rule": rule, "prefer": prefer, "arms": len(table), "patients": int(table["n"].sum()),
-                         **fit, **versus_benchmark(fit, benchmark, options.get("transform", "logit"))})
+                         **fit, **benchmark_tests.pooled_versus(fit, benchmark, options.get("transform", "logit"))})
     return pd.DataFrame(rows)
 
 

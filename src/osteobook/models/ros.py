@@ -6,7 +6,7 @@ x is ROS (arbitrary units). The first three terms are production (basal, first-o
 Fenton/NADPH-oxidase positive feedback); the last is glutathione-dependent clearance scaled by a
 multiplier m. In the paper m = 1/(1 + S), with ferroptotic stress S = s_max*E/(e_half + E) for
 erastin E (uM). The authors' code is GPL-3 and is not copied: every function here is written from
-the equation and the parameter values in `data/ferroptosis_model_parameters.csv`.
+the equation; parameter values come from `data/ferroptosis_model_parameters.csv` (`datasets.model_parameters`).
 
 Because the multiplier enters linearly, every steady state satisfies m = production(x)/clearance(x):
 the steady-state curve is parametrised by x itself, and fold points are the extrema of that ratio.
@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from .curated import read_table, source_columns
-from .paths import DATA
-
-PARAMETER_TABLE = DATA / "ferroptosis_model_parameters.csv"
+from ..errors import ParameterError, check_choice
 SCENARIOS = ("capacity", "stress", "bypass")
 _GRID = 4001  # points used to bracket roots before brentq polishes them
 
@@ -52,29 +47,13 @@ class RosParameters:
     e_half: float
 
     @classmethod
-    def from_table(cls, path: str | Path = PARAMETER_TABLE, include_unverified: bool = False) -> RosParameters:
-        """Read the values from the curated table, validated; unverified rows only if asked for."""
+    def from_values(cls, values: dict[str, float]) -> RosParameters:
+        """From `{name: value}` (e.g. `datasets.model_parameters.load`); names not in the model are an error."""
         names = [f.name for f in fields(cls)]
-        table = read_table(Path(path), parameter_schema(names))
-        if not include_unverified:
-            table = table[table["status"] != "unverified"]
-        missing = sorted(set(names) - set(table["parameter"]))
-        if missing:
-            raise ValueError(f"{Path(path).name}: no usable value for model parameter(s) {missing}; "
-                             f"the table must give {names} (rows marked unverified are skipped)")
-        values = dict(zip(table["parameter"], table["value"], strict=False))
+        missing, unknown = sorted(set(names) - set(values)), sorted(set(values) - set(names))
+        if missing or unknown:
+            raise ParameterError(f"model parameters: missing {missing}, unknown {unknown}; the model needs {names}")
         return cls(**{name: float(values[name]) for name in names})
-
-
-def parameter_schema(names: list[str]) -> pa.DataFrameSchema:
-    """Columns of `data/ferroptosis_model_parameters.csv` (see `data/SCHEMA.md` for the source columns)."""
-    return pa.DataFrameSchema({
-        "parameter": pa.Column(str, pa.Check.isin(names), unique=True),
-        "value": pa.Column(float, pa.Check.ge(0)),
-        "unit": pa.Column(str),
-        "meaning": pa.Column(str),
-        **source_columns(),
-    }, strict=True, coerce=True)
 
 
 def production(x: np.ndarray | float, p: RosParameters) -> np.ndarray:
@@ -114,7 +93,7 @@ def stress(erastin: np.ndarray | float, p: RosParameters) -> np.ndarray:
     """Ferroptotic stress S from erastin (uM): S = s_max*E/(e_half + E)."""
     erastin = np.asarray(erastin, dtype=float)
     if np.any(erastin < 0):
-        raise ValueError("erastin must be >= 0 uM")
+        raise ParameterError("erastin must be >= 0 uM")
     return p.s_max * erastin / (p.e_half + erastin)
 
 
@@ -128,10 +107,9 @@ def erastin_for_stress(s: np.ndarray | float, p: RosParameters) -> np.ndarray:
 
 def check_caf(scenario: str, caf: float) -> None:
     """Raise naming the parameter if the CAF scenario or support level is not allowed."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"caf_scenario {scenario!r} is not one of {', '.join(SCENARIOS)}")
+    check_choice("caf_scenario", scenario, SCENARIOS)
     if not 0 <= caf < 1:
-        raise ValueError(f"caf support must be in [0, 1), got {caf!r} (scenario {scenario!r})")
+        raise ParameterError(f"caf support must be in [0, 1), got {caf!r} (scenario {scenario!r})")
 
 
 def multiplier(s: np.ndarray | float, caf: float = 0.0, scenario: str = "bypass") -> np.ndarray:
@@ -204,7 +182,7 @@ def fold_points(p: RosParameters) -> tuple[Fold, Fold]:
 
     xs = _roots(ratio_slope, 1e-6, x_ceiling(p) - 1e-9)
     if len(xs) != 2:
-        raise ValueError(f"expected two fold points for a bistable parameter set, found {len(xs)}: {xs}")
+        raise ParameterError(f"expected two fold points for a bistable parameter set, found {len(xs)}: {xs}")
     folds = [Fold(float(x), float(production(x, p) / clearance(x, p))) for x in xs]
     return folds[0], folds[1]
 
@@ -249,8 +227,7 @@ def thresholds(p: RosParameters, caf: float = 0.0, scenario: str = "bypass") -> 
 
 def critical_caf(p: RosParameters, scenario: str = "bypass", fold: str = "collapse") -> float:
     """The CAF support above which no erastin dose reaches a fold ('collapse' or 'onset'); nan if none below 1."""
-    if fold not in ("collapse", "onset"):
-        raise ValueError(f"fold must be 'collapse' or 'onset', got {fold!r}")
+    check_choice("fold", fold, ("collapse", "onset"))
     m = dict(zip(("collapse", "onset"), fold_points(p), strict=False))[fold].m
 
     def excess(caf: float) -> float:
@@ -288,16 +265,3 @@ def regions(erastin: np.ndarray, caf: np.ndarray, p: RosParameters, scenario: st
     """
     return np.array([[len(steady_states(float(erastin_multiplier(e, p, a, scenario)), p)) for e in erastin]
                      for a in caf])
-
-
-def plot_steady_states(ax, curve: pd.DataFrame, folds: dict[str, float], color: str = "black") -> None:
-    """Steady-state ROS against erastin (log axis): stable solid, unstable dashed, bistable window shaded."""
-    stable = curve["stable"].to_numpy()
-    pieces = np.split(np.arange(len(curve)), np.flatnonzero(np.diff(stable.astype(int))) + 1)
-    for idx in pieces:
-        ax.plot(curve["erastin"].iloc[idx], curve["x"].iloc[idx], color=color, lw=1.8,
-                ls="-" if stable[idx[0]] else "--")
-    ax.axvspan(folds["onset"], folds["collapse"], color="#F0E442", alpha=0.25, lw=0)
-    ax.set_xscale("log")
-    ax.set_xlabel("Erastin (µM)")
-    ax.set_ylabel("Steady-state ROS (A.U.)")

@@ -10,14 +10,10 @@ import argparse
 import os
 import sys
 
-from . import execute, registry, render
-from .params import (
-    ParameterError,
-    chapter_names,
-    load_chapter,
-    load_profile,
-    parse_cli_value,
-)
+from ..datasets import registry
+from ..errors import OsteobookError
+from . import execute, render
+from .params import chapter_names, load_chapter, load_profile, parse_cli_value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"executed notebook: {job.executed}\nresults: {job.results}")
         else:
             _build(args)
-    except (ParameterError, registry.DataError, execute.ChapterFailed) as err:
+    except OsteobookError as err:
         print(f"osteobook: {err}", file=sys.stderr)
         return 2
     return 0

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pyreadr
 
+from ..errors import DataError
+from .curated import require_columns
 from .markers import harmonise_symbols
 from .registry import fetch
 
@@ -32,24 +34,14 @@ ISG_CATEGORIES = {"PgP_Status": ["Negative", "Positive"], "HistologicResponse": 
                   "STATUS_OS": [0, 1], "STATUS_EFS": [0, 1], "SEX": ["F", "M"]}
 
 
-class CohortError(ValueError):
-    """A cohort file lacks a column, holds an unexpected value, or its ids do not match."""
-
 
 def target_sample_id(raw: str) -> str:
     """`TARGET.40.PASUUH.01A` or `TARGET_40_PASUUH_01A` -> `TARGET-40-PASUUH-01A` (GDC form)."""
     match = TARGET_ID.match(str(raw).strip())
     if not match:
-        raise CohortError(f"{raw!r} is not a TARGET sample id like TARGET-40-PASUUH-01A "
+        raise DataError(f"{raw!r} is not a TARGET sample id like TARGET-40-PASUUH-01A "
                           "(project, 6-character case code and sample code, separated by '-', '.' or '_')")
     return "TARGET-{}-{}-{}".format(*match.groups())
-
-
-def require_columns(frame: pd.DataFrame, columns: list[str], source: str) -> None:
-    """Raise naming the file and the missing columns (and the columns it has)."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise CohortError(f"{source}: missing column(s) {missing}; columns present: {list(frame.columns)}")
 
 
 def require_values(frame: pd.DataFrame, column: str, allowed: list, source: str) -> None:
@@ -57,7 +49,7 @@ def require_values(frame: pd.DataFrame, column: str, allowed: list, source: str)
     present = frame[column].dropna()
     bad = sorted(set(present[~present.isin(allowed)]), key=str)
     if bad:
-        raise CohortError(f"{source}: column {column!r} has value(s) {bad}; allowed: {allowed}")
+        raise DataError(f"{source}: column {column!r} has value(s) {bad}; allowed: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ def read_target_fractions(path: Path | None = None) -> pd.DataFrame:
     fractions.index = [target_sample_id(i) for i in fractions.index]
     totals = fractions.sum(axis=1)
     if ((totals - 1).abs() > 1e-6).any():
-        raise CohortError(f"{path.name}: fractions do not sum to 1 in {list(totals.index[(totals - 1).abs() > 1e-6])}")
+        raise DataError(f"{path.name}: fractions do not sum to 1 in {list(totals.index[(totals - 1).abs() > 1e-6])}")
     return fractions
 
 
@@ -116,7 +108,7 @@ def join_target() -> tuple[pd.DataFrame, dict[str, Matching]]:
     matching = {name: _match(fractions.index, table.index)
                 for name, table in {"survival": survival, "clinical": clinical}.items()}
     if matching["survival"].n_matched == 0:
-        raise CohortError(f"no sample of {TARGET_FRACTIONS} matched {TARGET_SURVIVAL} after harmonising ids")
+        raise DataError(f"no sample of {TARGET_FRACTIONS} matched {TARGET_SURVIVAL} after harmonising ids")
     joined = fractions.join(survival, how="inner").join(clinical, how="left")
     return joined, matching
 
@@ -136,7 +128,7 @@ def read_isg_os2() -> tuple[pd.DataFrame, pd.DataFrame]:
     expression = pd.read_csv(expression_path, sep="\t", index_col=0)
     if expression.index.duplicated().any():
         duplicated = list(expression.index[expression.index.duplicated()])
-        raise CohortError(f"{expression_path.name}: duplicated genes {duplicated}")
+        raise DataError(f"{expression_path.name}: duplicated genes {duplicated}")
     expression.index = harmonise_symbols(expression.index)
     metadata = pd.read_csv(metadata_path, sep="\t", index_col=0)
     metadata.columns = metadata.columns.str.strip()
@@ -146,6 +138,6 @@ def read_isg_os2() -> tuple[pd.DataFrame, pd.DataFrame]:
     if set(expression.columns) != set(metadata.index):
         only_expr = sorted(set(expression.columns) - set(metadata.index))
         only_meta = sorted(set(metadata.index) - set(expression.columns))
-        raise CohortError(f"patient ids differ: only in {expression_path.name}: {only_expr}; "
+        raise DataError(f"patient ids differ: only in {expression_path.name}: {only_expr}; "
                           f"only in {metadata_path.name}: {only_meta}")
     return expression[metadata.index], metadata

@@ -6,6 +6,8 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
+from ..errors import ParameterError, check_choice
+
 # Names readers know, mapped to statsmodels' method names.
 METHODS = {"exact": "beta", "wilson": "wilson", "jeffreys": "jeffreys", "wald": "normal"}
 METHOD_LABELS = {"exact": "exact (Clopper–Pearson)", "wilson": "Wilson score", "jeffreys": "Jeffreys",
@@ -14,11 +16,10 @@ METHOD_LABELS = {"exact": "exact (Clopper–Pearson)", "wilson": "Wilson score",
 
 def proportion_ci(events, n, method: str = "exact", level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided CI for events/n by a method of `METHOD_LABELS`."""
-    if method not in METHOD_LABELS:
-        raise ValueError(f"method must be one of {sorted(METHOD_LABELS)}, got {method!r}")
+    check_choice("ci_method", method, METHOD_LABELS)
     events, n = np.asarray(events, dtype=float), np.asarray(n, dtype=float)
     if np.any(events < 0) or np.any(events > n) or np.any(n <= 0):
-        raise ValueError("need 0 <= events <= n and n > 0")
+        raise ParameterError("need 0 <= events <= n and n > 0")
     if method == "km-loglog":
         return _km_loglog(events, n, level)
     low, high = proportion_confint(events, n, alpha=1 - level, method=METHODS[method])
@@ -34,11 +35,24 @@ def _km_loglog(events: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndar
     return np.where(p > 0, low, 0.0), np.where(p > 0, high, 0.0)
 
 
-def with_ci(table: pd.DataFrame, events: str = "events", n: str = "n", method: str = "exact",
-            level: float = 0.95) -> pd.DataFrame:
-    """`table` plus columns `proportion`, `ci_low`, `ci_high` computed from its counts."""
-    low, high = proportion_ci(table[events], table[n], method, level)
-    return table.assign(proportion=table[events] / table[n], ci_low=low, ci_high=high)
+def with_ci(table: pd.DataFrame, method: str = "exact", level: float = 0.95) -> pd.DataFrame:
+    """`table` plus `proportion`, `ci_low`, `ci_high` and `interval_source`.
+
+    Rows with counts (`events`, `n`) get events/n and a CI computed by `method`; rows without counts keep
+    the `estimate` and the `ci_low`/`ci_high` their source reports, if the table has those columns.
+    """
+    counted = table["events"].notna() & table["n"].notna()
+    rows = table.copy()
+    reported = rows["estimate"] if "estimate" in rows else np.nan
+    rows["proportion"] = np.where(counted, rows["events"].astype(float) / rows["n"].astype(float), reported)
+    for column in ("ci_low", "ci_high"):
+        rows[column] = rows[column].astype(float) if column in rows else np.nan
+    low, high = proportion_ci(rows.loc[counted, "events"].astype(int), rows.loc[counted, "n"].astype(int),
+                              method, level)
+    rows.loc[counted, ["ci_low", "ci_high"]] = np.column_stack([low, high])
+    rows["interval_source"] = np.where(counted, f"computed: {METHOD_LABELS[method]}",
+                                       np.where(rows["ci_low"].notna(), "as reported", "none reported"))
+    return rows
 
 
 def reconstruct_reported(n: int, estimate: float, ci_low: float, ci_high: float, digits: int = 2,

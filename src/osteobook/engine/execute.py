@@ -21,15 +21,12 @@ from typing import Any
 import jupytext
 import papermill
 
-from . import registry
+from ..datasets import registry
+from ..errors import ChapterFailed
+from ..paths import DATA, ROOT, results_path, variant_dir
 from .params import Chapter, resolve
-from .paths import DATA, ROOT, results_path, variant_dir
 
 KERNEL = "python3"
-
-
-class ChapterFailed(RuntimeError):
-    """A cell raised: the message names the chapter, the cell and the traceback."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Cox models with proportional-hazards checks, pre-declared splits and Kaplan–Meier curves (lifelines).
+"""Cox models with proportional-hazards checks, pre-declared splits and Kaplan–Meier estimates (lifelines).
 
 lifelines handles tied event times with Efron's method, as R's `survival::coxph` does by default.
 Its default convergence tolerance stops early (coefficients differ from R by ~1e-4); with the tighter
@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test, proportional_hazard_test
-from matplotlib.axes import Axes
-from matplotlib.ticker import NullFormatter
 from pandas.errors import Pandas4Warning
+
+from ..errors import DataError, check_choice
 
 CONVERGENCE = {"precision": 1e-12, "r_precision": 1e-12}
 SPLITS = {"median": 0.5, "upper_tertile": 2 / 3, "upper_quartile": 0.75}
@@ -29,24 +29,20 @@ def _lifelines_quiet():
         yield
 
 
-class SurvivalDataError(ValueError):
-    """Survival data are missing a column, have impossible times, or events other than 0/1."""
-
-
 def survival_frame(frame: pd.DataFrame, duration: str, event: str, covariates: list[str]) -> pd.DataFrame:
     """Complete cases of `duration`, `event` and `covariates`, checked (times > 0, events 0/1)."""
     missing = [c for c in [duration, event, *covariates] if c not in frame.columns]
     if missing:
-        raise SurvivalDataError(f"missing column(s) {missing}; available: {list(frame.columns)}")
+        raise DataError(f"missing column(s) {missing}; available: {list(frame.columns)}")
     data = frame[[duration, event, *covariates]].dropna().astype(float)
     if (data[duration] <= 0).any():
         bad = data.loc[data[duration] <= 0, duration].tolist()
-        raise SurvivalDataError(f"column {duration!r} must be > 0; found {bad}")
+        raise DataError(f"column {duration!r} must be > 0; found {bad}")
     if not set(data[event].unique()) <= {0.0, 1.0}:
         found = sorted(data[event].unique())
-        raise SurvivalDataError(f"column {event!r} must hold 0 (censored) or 1 (event); found {found}")
+        raise DataError(f"column {event!r} must hold 0 (censored) or 1 (event); found {found}")
     if data[event].sum() == 0:
-        raise SurvivalDataError(f"column {event!r} has no events: a Cox model cannot be fitted")
+        raise DataError(f"column {event!r} has no events: a Cox model cannot be fitted")
     return data
 
 
@@ -54,7 +50,7 @@ def standardise(values: pd.Series) -> pd.Series:
     """(x - mean) / SD (SD with n - 1), so a hazard ratio is per standard deviation."""
     sd = values.std()
     if not sd > 0:
-        raise SurvivalDataError(f"{values.name!r} is constant: it cannot be standardised")
+        raise DataError(f"{values.name!r} is constant: it cannot be standardised")
     return (values - values.mean()) / sd
 
 
@@ -86,8 +82,7 @@ def univariable_cox(frame: pd.DataFrame, duration: str, event: str, covariates: 
 
 def split_high_low(values: pd.Series, rule: str) -> pd.Series:
     """'high' above the rule's quantile ('median', 'upper_tertile', 'upper_quartile'), else 'low'."""
-    if rule not in SPLITS:
-        raise ValueError(f"split rule must be one of {list(SPLITS)}, got {rule!r}")
+    check_choice("split rule", rule, SPLITS)
     cut = values.quantile(SPLITS[rule])
     return pd.Series(np.where(values > cut, "high", "low"), index=values.index, name=f"{values.name} ({rule})")
 
@@ -96,35 +91,21 @@ def logrank(frame: pd.DataFrame, duration: str, event: str, group: str) -> dict[
     """Log-rank test between the 'high' and 'low' groups, with group sizes and events."""
     high, low = frame[frame[group] == "high"], frame[frame[group] == "low"]
     if high.empty or low.empty:
-        raise SurvivalDataError(f"column {group!r} needs both 'high' and 'low' rows")
+        raise DataError(f"column {group!r} needs both 'high' and 'low' rows")
     with _lifelines_quiet():
         test = logrank_test(high[duration], low[duration], high[event], low[event])
     return {"p": float(test.p_value), "chi2": float(test.test_statistic), "n_high": len(high), "n_low": len(low),
             "events_high": int(high[event].sum()), "events_low": int(low[event].sum())}
 
 
-def plot_km(ax: Axes, frame: pd.DataFrame, duration: str, event: str, group: str,
-            colors: dict[str, str], scale: float = 1.0) -> None:
-    """Kaplan–Meier curves with 95% CI bands per group; times divided by `scale` (e.g. 365.25 for years)."""
+def kaplan_meier(frame: pd.DataFrame, duration: str, event: str, group: str,
+                 scale: float = 1.0) -> dict[str, KaplanMeierFitter]:
+    """Fitted Kaplan–Meier estimates for the 'low' and 'high' groups; times divided by `scale` (365.25: years)."""
+    fits = {}
     for name in ["low", "high"]:
         rows = frame[frame[group] == name]
         fitter = KaplanMeierFitter(label=f"{name} (n = {len(rows)}, events = {int(rows[event].sum())})")
         with _lifelines_quiet():
-            fitter.fit(rows[duration] / scale, rows[event])
-        fitter.plot_survival_function(ax=ax, color=colors[name], ci_alpha=0.15, show_censors=True,
-                                      censor_styles={"ms": 4, "marker": "|"})
-    ax.set_ylim(0, 1.02)
+            fits[name] = fitter.fit(rows[duration] / scale, rows[event])
+    return fits
 
-
-def plot_forest(ax: Axes, table: pd.DataFrame, label: str = "term", color: str = "#0072B2") -> None:
-    """Hazard (or odds) ratios with CIs on a log axis, one row per table row, top to bottom."""
-    y = np.arange(len(table))[::-1]
-    ax.errorbar(table["hr"], y, xerr=[table["hr"] - table["ci_low"], table["ci_high"] - table["hr"]],
-                fmt="o", color=color, ecolor=color, capsize=3)
-    ax.axvline(1, color="0.4", linestyle="--", linewidth=1)
-    ax.set_xscale("log")
-    low, high = table["ci_low"].min(), table["ci_high"].max()
-    ticks = [t for t in [0.125, 0.25, 0.5, 1, 2, 4, 8, 16] if low / 1.5 <= t <= high * 1.5]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_yticks(y, table[label])

@@ -19,13 +19,10 @@ from typing import Any
 
 import yaml
 
-from .paths import NOTEBOOKS, PROFILES
+from ..errors import ParameterError
+from ..paths import NOTEBOOKS, PROFILES
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
-
-
-class ParameterError(ValueError):
-    """An override names an unknown parameter or gives a value outside its allowed set."""
 
 
 @dataclass(frozen=True)

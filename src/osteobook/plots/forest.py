@@ -7,7 +7,7 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from .figures import PALETTE
+from .style import PALETTE
 
 
 def forest_plot(table: pd.DataFrame, pooled: dict, xlabel: str, pooled_label: str,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from .curated import CuratedDataError, read_table, source_columns
-from .paths import DATA
+from ..errors import DataError
+from ..paths import DATA
+from .curated import read_table, source_columns
 
 DRUG_CLASSES = ["TKI", "TKI + chemotherapy", "TKI + mTOR inhibitor", "TKI + ICI", "mTOR inhibitor",
                 "mTOR inhibitor + chemotherapy", "ICI", "ICI + chemotherapy", "ICI + TKI", "control"]
@@ -90,16 +91,16 @@ def load_arms(folder: Path = DATA) -> pd.DataFrame:
     return read_table(folder / "trial_arms.csv", ARMS)
 
 
-def load_outcomes(folder: Path = DATA) -> pd.DataFrame:
+def load_outcomes(folder: Path = DATA, include_unverified: bool = True) -> pd.DataFrame:
     """Outcome rows, each checked to name an arm that exists in trial_arms.csv."""
     outcomes = read_table(folder / "trial_outcomes.csv", OUTCOMES)
     known = set(load_arms(folder)["arm_id"])
     unknown = outcomes.loc[~outcomes["arm_id"].isin(known)]
     if len(unknown):
         first = unknown.index[0]
-        raise CuratedDataError(f"trial_outcomes.csv: line {first + 2}, column 'arm_id': "
-                             f"{unknown.at[first, 'arm_id']!r} is not an arm_id in trial_arms.csv")
-    return outcomes
+        raise DataError(f"trial_outcomes.csv: line {first + 2}, column 'arm_id': "
+                        f"{unknown.at[first, 'arm_id']!r} is not an arm_id in trial_arms.csv")
+    return outcomes if include_unverified else outcomes.loc[outcomes["status"] != "unverified"]
 
 
 def load_benchmarks(folder: Path = DATA) -> pd.DataFrame:
@@ -108,7 +109,5 @@ def load_benchmarks(folder: Path = DATA) -> pd.DataFrame:
 
 def evidence(folder: Path = DATA, include_unverified: bool = False) -> pd.DataFrame:
     """Outcomes joined to their arms; unverified values are dropped unless asked for."""
-    table = load_outcomes(folder).merge(load_arms(folder), on="arm_id", suffixes=("", "_arm"))
-    if not include_unverified:
-        table = table.loc[table["status"] != "unverified"]
+    table = load_outcomes(folder, include_unverified).merge(load_arms(folder), on="arm_id", suffixes=("", "_arm"))
     return table.reset_index(drop=True)

@@ -15,6 +15,8 @@ import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special, stats
 
+from ..errors import ParameterError, check_choice
+
 MEASURES = {"logit": "PLO", "freeman-tukey": "PFT"}
 TAU2_METHODS = ("REML", "DL")
 
@@ -45,23 +47,21 @@ def effect_sizes(events, n, transform: str = "logit") -> tuple[np.ndarray, np.nd
     """Effect sizes and sampling variances as metafor's `escalc(measure="PLO"|"PFT")`."""
     x, n = np.asarray(events, dtype=float), np.asarray(n, dtype=float)
     if np.any(x < 0) or np.any(x > n) or np.any(n <= 0):
-        raise ValueError("need 0 <= events <= n and n > 0")
+        raise ParameterError("need 0 <= events <= n and n > 0")
+    check_choice("transform", transform, MEASURES)
     if transform == "logit":
         zero_cell = (x == 0) | (x == n)
         x, n = x + 0.5 * zero_cell, n + 1.0 * zero_cell
         return np.log(x / (n - x)), 1 / x + 1 / (n - x)
-    if transform == "freeman-tukey":
-        return 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1)))), 1 / (4 * n + 2)
-    raise ValueError(f"transform must be one of {sorted(MEASURES)}, got {transform!r}")
+    return 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1)))), 1 / (4 * n + 2)
 
 
 def to_proportion(value, transform: str, n=None) -> np.ndarray:
     """Back-transform to a proportion: inverse logit, or the inverse double arcsine at the harmonic-mean n (Miller 1978)."""
     value = np.asarray(value, dtype=float)
+    check_choice("transform", transform, MEASURES)
     if transform == "logit":
         return special.expit(value)
-    if transform != "freeman-tukey":
-        raise ValueError(f"transform must be one of {sorted(MEASURES)}, got {transform!r}")
     n_hm = 1 / np.mean(1 / np.asarray(n, dtype=float))
     s = np.sin(2 * value)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -111,12 +111,11 @@ def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) 
     """Random-effects (REML, DL) or common-effect ('EE') inverse-variance pooling, as metafor's `rma`."""
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     k = len(yi)
+    check_choice("method", method, (*TAU2_METHODS, "EE"))
     if method == "EE":
         tau2 = 0.0
-    elif method in TAU2_METHODS:
-        tau2 = tau2_reml(yi, vi) if method == "REML" else tau2_dl(yi, vi)
     else:
-        raise ValueError(f"method must be one of {(*TAU2_METHODS, 'EE')}, got {method!r}")
+        tau2 = tau2_reml(yi, vi) if method == "REML" else tau2_dl(yi, vi)
     w = 1 / (vi + tau2)
     mu = float(np.sum(w * yi) / np.sum(w))
     se = float(np.sqrt(1 / np.sum(w)))
@@ -196,7 +195,7 @@ def pool_proportions(events, n, transform: str = "logit", method: str = "REML", 
     """Pool events/n and return the pooled fit with estimate, CI and PI back-transformed to proportions."""
     if method == "GLMM":
         if transform != "logit":
-            raise ValueError("the binomial-normal GLMM is fitted on the logit scale only")
+            raise ParameterError("the binomial-normal GLMM is fitted on the logit scale only")
         fit = glmm_logit(events, n, level=level)
     else:
         fit = pool(*effect_sizes(events, n, transform), method=method, knha=knha, level=level)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pooch
 import yaml
 
-from . import registry
-from .paths import BUILD, BUILD_ROOT, ROOT, variant_dir
+from ..datasets import registry
+from ..paths import BUILD, BUILD_ROOT, ROOT, variant_dir
 
 LOCK_FILE = ROOT / "requirements.lock"
 # MathJax is served with the book so that math renders offline too (else the theme loads it from a CDN).

@@ -15,14 +15,11 @@ from pathlib import Path
 import pooch
 import yaml
 
-from .paths import DATA
+from ..errors import DataError
+from ..paths import DATA
 
 ENV_VAR = "OSTEOBOOK_DATA_DIR"
 REGISTRY_FILE = DATA / "registry.yaml"
-
-
-class DataError(RuntimeError):
-    """A registry file is unknown, missing, or not the file the registry declares."""
 
 
 @dataclass(frozen=True)
