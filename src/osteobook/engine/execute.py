@@ -25,6 +25,7 @@ from ..datasets import registry
 from ..errors import ChapterFailed
 from ..paths import DATA, ROOT, results_path, variant_dir
 from .params import Chapter, resolve
+from .results import load_results, save_results
 
 KERNEL = "python3"
 
@@ -103,6 +104,7 @@ def run(job: Job) -> float:
         ) from None
     if not job.results.exists():
         raise ChapterFailed(f"chapter {job.chapter.name!r} ran but wrote no results file {job.results}")
+    save_results(job.results, {**load_results(job.results), "parameters": job.parameters})
     scratch.replace(job.executed)
     job.key_file.write_text(input_key(job))
     return time.perf_counter() - start
