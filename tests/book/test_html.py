@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from osteobook.paths import ROOT
+from osteobook.paths import ROOT, variant_dir
 from osteobook.engine.render import html_dir
 
-playwright = pytest.importorskip("playwright.sync_api")
+try:
+    import playwright.sync_api as playwright
+except ImportError as err:  # a missing test dependency fails loudly, never skips
+    raise ImportError("the browser tests need playwright: .venv/bin/pip install -r requirements.lock") from err
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 SHOTS = ROOT / "tests" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
@@ -21,7 +24,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 
 def pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = yaml.safe_load((variant_dir("stage", "default") / "_toc.yml").read_text())  # generated at staging
     return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
 
 

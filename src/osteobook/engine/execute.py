@@ -1,12 +1,13 @@
 """Execute chapters with papermill: validated parameters, a content cache, parallel workers.
 
-A chapter is re-executed only when its inputs change: the notebook source, its resolved
-parameters, the registry checksums of the data it reads, the curated tables in `data/`, or the
-package code. A failing chapter stops with its name, cell and traceback; its previous executed
+A chapter is re-executed only when its inputs change (see `input_key`): the notebook source, its
+resolved parameters, the registry checksums of the data it reads, the curated tables in `data/`, the
+package modules it imports, or the pinned package versions. A failing chapter stops with its name, cell and traceback; its previous executed
 notebook (and so the last good HTML) is left untouched.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -28,6 +29,8 @@ from .params import Chapter, resolve
 from .results import load_results, save_results
 
 KERNEL = "python3"
+PACKAGE = Path(__file__).resolve().parents[1]  # the installed `osteobook` package
+LOCK_FILE = ROOT / "requirements.lock"
 
 
 @dataclass(frozen=True)
@@ -54,22 +57,74 @@ def make_job(chapter: Chapter, overrides: dict[str, Any], variant: str) -> Job:
 
 
 def input_key(job: Job) -> str:
-    """Hash of everything that can change a chapter's output."""
+    """Hash of everything that can change a chapter's output.
+
+    The notebook source, its resolved parameters, the registry checksums of its data, the curated
+    tables in `data/`, the package modules the chapter imports (directly or through other modules)
+    and the pinned package versions (`requirements.lock`).
+    """
     digest = hashlib.sha256()
     digest.update(job.chapter.source.read_bytes())
     digest.update(json.dumps(job.parameters, sort_keys=True).encode())
     known = registry.entries()
     for name in job.chapter.data:
         digest.update(f"{name}={known[name].sha256}".encode())
-    for path in sorted(_tracked_inputs()):
+    for path in sorted(p for p in DATA.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
+    for module in sorted(imported_modules(job.chapter.source)):
+        digest.update(module.encode())
+        digest.update(_module_file(module).read_bytes())
+    if LOCK_FILE.exists():
+        digest.update(LOCK_FILE.read_bytes())
     return digest.hexdigest()
 
 
-def _tracked_inputs() -> list[Path]:
-    package = Path(__file__).parent
-    return [*package.rglob("*.py"), *(p for p in DATA.rglob("*") if p.is_file())]
+def imported_modules(source: Path) -> set[str]:
+    """`osteobook` modules a chapter's code cells import, with everything they import in turn."""
+    code = "\n".join(cell.source for cell in jupytext.read(source).cells if cell.cell_type == "code")
+    pending, seen = list(_imports(code, "")), set()
+    while pending:
+        module = pending.pop()
+        if module in seen or not _module_file(module).exists():
+            continue
+        seen.add(module)
+        parents = module.split(".")
+        pending.extend(".".join(parents[:i]) for i in range(1, len(parents)))  # importing runs their __init__
+        pending.extend(_imports(_module_file(module).read_text(), module))
+    return seen | {"osteobook", "osteobook.errors", "osteobook.paths"}
+
+
+def _imports(code: str, module: str) -> set[str]:
+    """Absolute names of the `osteobook` modules imported by `code` (which lives in `module`)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # IPython magics: such a chapter is keyed on the whole package
+        return set(_all_modules())
+    package = module if module and _module_file(module).name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in names if name == "osteobook" or name.startswith("osteobook.")}
+
+
+def _module_file(module: str) -> Path:
+    """The source file of an `osteobook` module (a package's `__init__.py`)."""
+    path = PACKAGE.parent.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _all_modules() -> list[str]:
+    return [".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+            for p in PACKAGE.rglob("*.py")]
 
 
 def is_current(job: Job) -> bool:

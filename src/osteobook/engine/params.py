@@ -1,18 +1,24 @@
 """Chapter parameters: declared with type, default and allowed values; checked before execution.
 
-Each chapter `notebooks/<name>.md` has a spec `notebooks/<name>.params.yaml`:
+Each chapter `notebooks/<name>.md` has a spec `notebooks/<name>.params.yaml`, its single source of truth:
 
     title: The clinical evidence base
+    part: Clinical evidence          # the book part it belongs to (table of contents)
+    order: 10                        # position in the book (parts follow their first chapter)
+    bibliography: [book/bib/trials.bib]
     data: [registry names the chapter reads]
     parameters:
-      ci_method: {type: str, default: exact, choices: [exact, wilson], help: ...}
+      ci_method: {type: str, default: exact, choices: {exact: exact (Clopper–Pearson), wilson: Wilson score}}
       landmark_weeks: {type: float, default: 17.4, min: 4, max: 52}
+
+`choices` is a list of allowed values or a mapping from each allowed value to its label for readers.
 
 papermill only warns about unknown names and injects wrong types as given, so every override
 passes through `resolve` first.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +36,19 @@ class Chapter:
     name: str
     title: str
     source: Path
+    part: str
+    order: int
+    bibliography: tuple[str, ...]
     data: tuple[str, ...]
     parameters: dict[str, dict[str, Any]] = field(repr=False)
 
     def defaults(self) -> dict[str, Any]:
         return {key: spec["default"] for key, spec in self.parameters.items()}
+
+    def label(self, key: str, value: Any) -> str:
+        """The readers' label of an allowed value (the value itself when the spec gives none)."""
+        choices = self.parameters[key].get("choices", {})
+        return str(choices.get(value, value)) if isinstance(choices, dict) else str(value)
 
 
 def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
@@ -42,7 +56,12 @@ def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
     if not spec_file.exists():
         raise ParameterError(f"no chapter {name!r}: {spec_file} is missing; chapters: {', '.join(chapter_names(folder))}")
     spec = yaml.safe_load(spec_file.read_text())
-    chapter = Chapter(name=name, title=spec["title"], source=folder / f"{name}.md",
+    missing = [key for key in ("title", "part", "order", "parameters") if key not in spec]
+    if missing:
+        raise ParameterError(f"{spec_file}: missing key(s) {missing}; a chapter spec needs title, part, order, "
+                             "parameters (and optionally bibliography, data)")
+    chapter = Chapter(name=name, title=spec["title"], source=folder / f"{name}.md", part=spec["part"],
+                      order=int(spec["order"]), bibliography=tuple(spec.get("bibliography", [])),
                       data=tuple(spec.get("data", [])), parameters=spec["parameters"])
     for key, param in chapter.parameters.items():  # the spec's own defaults must pass its rules
         check_value(chapter, key, param["default"])
@@ -65,9 +84,11 @@ def check_value(chapter: Chapter, key: str, value: Any) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ParameterError(f"{chapter.name}: parameter {key!r} must be {spec['type']}, got {value!r}"
                              f"{_allowed(spec)}")
+    if kind is float and not math.isfinite(value):
+        raise ParameterError(f"{chapter.name}: parameter {key!r} must be a finite number, got {value!r}{_allowed(spec)}")
     values = value if kind is list else [value]
     for item in values:
-        if "choices" in spec and item not in spec["choices"]:
+        if "choices" in spec and item not in list(spec["choices"]):
             raise ParameterError(f"{chapter.name}: parameter {key!r} = {item!r} is not allowed{_allowed(spec)}")
         if "min" in spec and item < spec["min"] or "max" in spec and item > spec["max"]:
             raise ParameterError(f"{chapter.name}: parameter {key!r} = {item!r} is out of range{_allowed(spec)}")

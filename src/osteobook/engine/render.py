@@ -18,6 +18,7 @@ import yaml
 
 from ..datasets import registry
 from ..paths import BUILD, BUILD_ROOT, ROOT, variant_dir
+from .params import Chapter, load_chapter
 
 LOCK_FILE = ROOT / "requirements.lock"
 # MathJax is served with the book so that math renders offline too (else the theme loads it from a CDN).
@@ -36,9 +37,15 @@ def html_dir(variant: str) -> Path:
 
 
 def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) -> tuple[Path, bool]:
-    """Assemble the book's sources for `variant`; returns the folder and whether anything changed."""
+    """Assemble the book's sources for `variant`; returns the folder and whether anything changed.
+
+    The table of contents and the bibliography files are derived from the chapters' specs.
+    """
     target = variant_dir("stage", variant)
+    chapters = sorted((load_chapter(name) for name in executed), key=lambda chapter: chapter.order)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["bibtex_bibfiles"] = list(dict.fromkeys(
+        [*config["bibtex_bibfiles"], *(bib for chapter in chapters for bib in chapter.bibliography)]))
     if variant != "default":
         config["title"] = f"{config['title']} (profile: {variant})"
         config["html"]["announcement"] = (f"Alternate build from profile <code>{variant}</code>: "
@@ -47,7 +54,7 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
         config["sphinx"]["config"]["mathjax_path"] = "mathjax/es5/tex-mml-chtml.js"
     changed = [
         _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False)),
-        _write_if_changed(target / "_toc.yml", yaml.safe_dump(_toc_for(set(executed)), sort_keys=False)),
+        _write_if_changed(target / "_toc.yml", yaml.safe_dump(toc_for(chapters), sort_keys=False)),
         *(_copy_if_changed(source, target / source.relative_to(ROOT))
           for source in (ROOT / "book").rglob("*") if source.is_file()),
         *(_copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb") for name, notebook in executed.items()),
@@ -74,13 +81,13 @@ def _vendor_mathjax(target: Path) -> bool:
     return True
 
 
-def _toc_for(chapters: set[str]) -> dict:
-    """The table of contents without the chapters this build did not execute (`--chapters`)."""
+def toc_for(chapters: list[Chapter]) -> dict:
+    """`_toc.yml` (front and back matter) with a part per chapter `part`, in chapter order, before them."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    for part in toc["parts"]:
-        part["chapters"] = [entry for entry in part["chapters"] if not entry["file"].startswith("notebooks/")
-                            or entry["file"].removeprefix("notebooks/") in chapters]
-    toc["parts"] = [part for part in toc["parts"] if part["chapters"]]
+    parts: dict[str, list[dict]] = {}
+    for chapter in chapters:
+        parts.setdefault(chapter.part, []).append({"file": f"notebooks/{chapter.name}"})
+    toc["parts"] = [{"caption": caption, "chapters": entries} for caption, entries in parts.items()] + toc["parts"]
     return toc
 
 
