@@ -29,6 +29,8 @@ pathlib.Path(results_path).write_text(json.dumps({{"twice": 2 * seed}}))
 ```
 """
 SPEC = """title: Tiny
+part: Tests
+order: 1
 parameters:
   seed: {type: int, default: 1, min: 0, help: seed}
   fail: {type: bool, default: false, help: raise in the second cell}
@@ -46,7 +48,7 @@ def tiny(tmp_path, monkeypatch):
 def test_runs_caches_and_reruns_on_change(tiny):
     job = execute.make_job(tiny, {"seed": 4}, "t")
     assert execute.run_all([job]) == {"tiny": "executed"}
-    assert json.loads(job.results.read_text()) == {"twice": 8}
+    assert json.loads(job.results.read_text()) == {"twice": 8, "parameters": {"seed": 4, "fail": False}}
     assert execute.run_all([job]) == {"tiny": "cached"}
     assert not execute.is_current(execute.make_job(tiny, {"seed": 5}, "t"))
     tiny.source.write_text(tiny.source.read_text() + "\nEdited.\n")

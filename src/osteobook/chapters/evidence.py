@@ -14,7 +14,8 @@ import pandas as pd
 from ..datasets import trials
 from ..stats.benchmark import arm_flags
 from ..stats.landmarks import near_landmark
-from ..stats.proportions import METHOD_LABELS, proportion_ci, reconstruct_reported, with_ci
+from ..engine.params import validate
+from ..stats.proportions import proportion_ci, reconstruct_reported, with_ci
 
 RATE_ENDPOINTS = ["orr", "pfs_landmark"]
 
@@ -76,6 +77,7 @@ class Evidence:
 def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: float, benchmark: str,
             include_unverified: bool) -> Evidence:
     """Intervals for every response and landmark-PFS value, and the comparison with `benchmark`."""
+    spec = validate("evidence", locals())
     all_values = trials.evidence(include_unverified=True)
     rows = with_intervals(trials.evidence(include_unverified=include_unverified), ci_method)
     bench = trials.load_benchmarks().set_index("benchmark_id").loc[benchmark]
@@ -89,7 +91,7 @@ def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: flo
     glue = {
         "n_arms": n_arms, "n_values": all_values.shape[0], "n_rate_rows": rows.shape[0],
         "n_unverified_hidden": 0 if include_unverified else int((all_values["status"] == "unverified").sum()),
-        "ci_method_label": METHOD_LABELS[ci_method],
+        "ci_method_label": spec.label("ci_method", ci_method),
         "zero_of_12_exact": float(proportion_ci(0, 12, "exact")[1]),
         "zero_of_12_wilson": float(proportion_ci(0, 12, "wilson")[1]),
         "median_orr": float(orr["rate"].median()),

@@ -110,6 +110,19 @@ def resolve(chapter: Chapter, overrides: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def validate(name: str, values: dict[str, Any]) -> Chapter:
+    """Check a chapter's own arguments against its spec (so plain papermill runs are checked too).
+
+    `values` holds the spec's parameters that the caller uses (e.g. `locals()` of `analyse`); names the
+    spec does not declare are ignored. Returns the chapter spec (for labels).
+    """
+    chapter = load_chapter(name)
+    for key, value in values.items():
+        if key in chapter.parameters:
+            check_value(chapter, key, value)
+    return chapter
+
+
 def parse_cli_value(text: str) -> Any:
     """`-p name value` values are YAML scalars: 6 -> int, 6.5 -> float, true -> bool, exact -> str."""
     return yaml.safe_load(text)
