@@ -2,6 +2,7 @@
 import ast
 import importlib
 import inspect
+import re
 
 import jupytext
 import pytest
@@ -29,12 +30,14 @@ def test_parameters_cell_is_the_spec(name):
 
 
 def spec_functions(name):
-    """The entry points (`analyse...`) of `osteobook.chapters.<name>` that take any of the spec's parameters."""
+    """Functions of `osteobook.chapters.<name>` that the notebook calls (or `analyse...`) and that take
+    any of the spec's parameters: the chapter's entry points."""
     module = importlib.import_module(f"osteobook.chapters.{name}")
-    spec = load_chapter(name).parameters
+    chapter = load_chapter(name)
+    called = set(re.findall(r"\b\w+\.(\w+)\(", chapter.source.read_text()))
     return [(fname, fn) for fname, fn in inspect.getmembers(module, inspect.isfunction)
-            if fn.__module__ == module.__name__ and fname.startswith("analyse")
-            and set(inspect.signature(fn).parameters) & set(spec)]
+            if fn.__module__ == module.__name__ and (fname in called or fname.startswith("analyse"))
+            and set(inspect.signature(fn).parameters) & set(chapter.parameters)]
 
 
 @pytest.mark.parametrize("name", chapter_names())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -19,9 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jupytext
-import papermill
-
 from ..datasets import registry
 from ..errors import ChapterFailed
 from ..paths import DATA, ROOT, results_path, variant_dir
@@ -31,6 +29,8 @@ from .results import load_results, save_results
 KERNEL = "python3"
 PACKAGE = Path(__file__).resolve().parents[1]  # the installed `osteobook` package
 LOCK_FILE = ROOT / "requirements.lock"
+# the code of a MyST code cell (metadata lines such as `:tags:` are not Python, so they are dropped)
+CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(?::[^\n]*\n)*(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def input_key(job: Job) -> str:
 
 def imported_modules(source: Path) -> set[str]:
     """`osteobook` modules a chapter's code cells import, with everything they import in turn."""
-    code = "\n".join(cell.source for cell in jupytext.read(source).cells if cell.cell_type == "code")
+    code = "\n".join(CODE_CELL.findall(source.read_text()))
     pending, seen = list(_imports(code, "")), set()
     while pending:
         module = pending.pop()
@@ -134,6 +134,9 @@ def is_current(job: Job) -> bool:
 
 def run(job: Job) -> float:
     """Execute one chapter; return seconds taken. Writes the executed notebook only on success."""
+    import jupytext  # imported here: a build with nothing to run never pays for them
+    import papermill
+
     start = time.perf_counter()
     registry.pin_cache_dir()
     notebook = jupytext.read(job.chapter.source)

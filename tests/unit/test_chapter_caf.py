@@ -1,0 +1,136 @@
+"""osteobook.chapters.caf: the page's glued names, the results' shape and a few numbers checked by hand."""
+from __future__ import annotations
+
+import inspect
+import json
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from osteobook.chapters import caf
+from osteobook.datasets.cohorts import ISG_EXPRESSION
+from osteobook.datasets.registry import fetch
+from osteobook.engine.params import load_chapter
+from osteobook.engine.results import save_results
+from osteobook.paths import NOTEBOOKS
+from osteobook.plots import caf_figures
+
+PAGE = (NOTEBOOKS / "caf.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def result() -> caf.Caf:
+    return caf.analyse(**load_chapter("caf").defaults())
+
+
+def test_analyse_takes_exactly_the_chapters_parameters():
+    assert set(inspect.signature(caf.analyse).parameters) == set(load_chapter("caf").defaults())
+
+
+def test_every_glued_name_on_the_page_is_provided(result):
+    texts = set(re.findall(r"\{glue(?::text)?\}`([^`:]+)", PAGE))
+    figures = set(re.findall(r"```\{glue:figure\} (\S+)", PAGE))
+    published = set(re.findall(r'publish_figure\("([^"]+)"', PAGE))
+    assert texts and figures
+    assert texts - set(result.glue) == set()
+    assert figures - published == set()
+    assert set(result.glue) - texts <= {"isg_events", "resp_auc", "met_or_p"}, "glued but never shown"
+
+
+def test_glued_values_are_plain_python(result):
+    """NumPy scalars would print as np.float64(...) in the stored notebook."""
+    assert {type(v) for v in result.glue.values()} <= {int, float, str}
+
+
+def test_results_are_the_three_sections_without_parameters(result, tmp_path):
+    assert set(result.results) == {"single_cell", "target", "isg"}
+    written = json.loads(save_results(tmp_path / "caf.json", result.results).read_text())
+    assert written["target"]["n_matched_survival"] == result.glue["target_n"]
+    assert written["isg"]["n"] == result.glue["isg_n"]
+
+
+def test_sections_agree_with_analyse(result):
+    assert result.glue == {**result.single_cell.glue, **result.target.glue, **result.isg.glue}
+    assert result.results == caf.key_results(result.single_cell, result.target, result.isg)
+
+
+def test_fibroblast_like_clusters_by_hand(result):
+    """Clusters with at least two of the four pan-CAF genes among their significant positive markers."""
+    sc = result.single_cell.seurat
+    markers = sc.loc[(sc["p_val_adj"] < 0.05) & (sc["avg_log2FC"] >= 0.25)]
+    pan = set(result.single_cell.sets["pan-CAF"])
+    hits = markers.loc[markers["gene"].isin(pan)].groupby("cluster")["gene"].nunique()
+    assert sorted(hits.index[hits >= 2], key=int) == result.single_cell.results["fibroblast_like"]
+    assert result.glue["n_fibro_like"] == len(result.single_cell.results["fibroblast_like"])
+
+
+def test_group_sizes_add_up(result):
+    glue = result.glue
+    assert glue["km_high_n"] + glue["km_low_n"] == glue["target_n"]
+    assert glue["pgp_pos"] + glue["pgp_neg"] == glue["isg_n"]
+    assert glue["n_pr"] + glue["n_gr"] == glue["isg_n"]
+    assert glue["status_agree"] <= glue["status_both"] <= glue["target_n"]
+    assert glue["n_corr"] == 6
+
+
+def test_pdgfrb_against_t_cells_by_hand(result):
+    """Spearman ρ of PDGFRB with the mean z-score of the T-cell genes on the panel, written out with NumPy."""
+    isg = result.isg.data
+    expression = pd.read_csv(fetch(ISG_EXPRESSION), sep="\t", index_col=0)[isg.index]
+    t = expression.loc[result.isg.results["t_genes"]].to_numpy()
+    score = ((t - t.mean(axis=1, keepdims=True)) / t.std(axis=1, ddof=1, keepdims=True)).mean(axis=0)
+    rho = stats.spearmanr(expression.loc["PDGFRB"], score).statistic
+    assert result.glue["pdgfrb_t_rho"] == pytest.approx(rho, abs=1e-12)
+    assert result.glue["pdgfrb_t_low"] < rho < result.glue["pdgfrb_t_high"]
+
+
+def test_abcb1_auc_by_counting_pairs(result):
+    isg = result.isg.data
+    pos = isg.loc[isg["PgP_Status"] == "Positive", "ABCB1"].to_numpy()
+    neg = isg.loc[isg["PgP_Status"] == "Negative", "ABCB1"].to_numpy()
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    assert result.glue["abcb1_auc"] == pytest.approx(wins / (len(pos) * len(neg)), abs=1e-12)
+
+
+def test_key_numbers(result):
+    key = caf.key_numbers(result.target, result.isg)
+    assert key.name == "key result" and len(key) == 4
+    assert key["TARGET fibroblast HR per SD"] == round(result.glue["fib_hr"], 4)
+
+
+@pytest.mark.parametrize(("items", "text"), [([], "none"), (["a"], "a"), (["a", "b"], "a and b"),
+                                             ([1, 2, 3], "1, 2 and 3")])
+def test_listing(items, text):
+    assert caf.listing(items) == text
+
+
+def test_other_scores_and_sources():
+    cells = caf.single_cell("ohlund2017", False, "mean_log2fc", 0.05, 0.5, 2)
+    assert "apCAF" not in cells.sets and cells.glue["apcaf_outside"] == "none"
+    assert cells.heatmap["colorbar_label"] == "mean log2 fold change"
+    assert list(cells.heatmap["scores"].columns) == ["myCAF", "iCAF", "pan-CAF"]
+
+
+def test_figures_are_drawn_from_the_result(result):
+    cells, target, isg = result.single_cell, result.target, result.isg
+    figures = {
+        "heatmap": caf_figures.enrichment_heatmap(**cells.heatmap),
+        "target": caf_figures.target_survival(target.km, target.logrank["p"], "median", target.explore),
+        "isg": caf_figures.isg_associations(isg.cox, isg.correlations, "OS"),
+        "efflux": caf_figures.efflux(isg.data, 1),
+        "efflux again": caf_figures.efflux(isg.data, 1),
+    }
+    try:
+        assert all(len(figure.axes) == 2 for figure in figures.values())
+        bold = [t for t in figures["heatmap"].axes[0].texts if t.get_fontweight() == "bold"]
+        assert len(bold) == int(cells.heatmap["passing"].to_numpy().sum())
+        assert all(t.get_text().endswith(" *") for t in bold)
+        assert np.array_equal(*(figures[name].axes[0].collections[-1].get_offsets()  # seeded jitter
+                                for name in ("efflux", "efflux again")))
+    finally:
+        for figure in figures.values():
+            plt.close(figure)
