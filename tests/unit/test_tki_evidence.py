@@ -1,16 +1,18 @@
-"""osteobook.tki_evidence: arm selection and landmark harmonisation, on small hand-made tables."""
+"""osteobook.chapters.tki: arm selection and landmark harmonisation, on small hand-made tables; its figures."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
-from osteobook.stats import meta_analysis as ma
 from osteobook.chapters import tki as te
+from osteobook.engine.params import load_chapter
+from osteobook.plots.drugs import response_figure
+from osteobook.plots.forest import forest_plot
 from osteobook.stats import benchmark as benchmark_tests
 from osteobook.stats import landmarks
-from osteobook.plots.forest import forest_plot
-from osteobook.engine.params import load_chapter
+from osteobook.stats import meta_analysis as ma
 
 
 def arm(arm_id: str, drug_class: str, endpoint: str, weeks: float | None, estimator: str,
@@ -89,6 +91,20 @@ def test_forest_plot_lists_every_arm(evidence):
     assert set(table["label"]) <= texts and "100%" in texts
     assert te.add_weights(table, "logit", pooled["tau2"])["weight"].sum() == pytest.approx(100)
     plt.close(fig)
+
+
+def test_response_figure_jitter_follows_the_seed():
+    response = pd.DataFrame({"Drug_1": np.linspace(-2, 3, 12)}, index=range(1, 13))
+
+    def group_points(seed: int) -> np.ndarray:
+        fig = response_figure(response, ["Drug_1"], {1, 2, 3}, seed)
+        points = fig.axes[0].collections[0].get_offsets()
+        plt.close(fig)
+        return np.asarray(points)
+
+    assert len(group_points(1)) == 3
+    assert np.array_equal(group_points(1), group_points(1))
+    assert not np.array_equal(group_points(1), group_points(2))
 
 
 def test_parameter_choices_match_the_code():

@@ -37,3 +37,18 @@ def read_clinical(samples: pd.Index | None = None) -> pd.DataFrame:
 def cohort_of(samples: pd.Index) -> pd.Series:
     """'TARGET' or 'GSE21257' for each sample id."""
     return pd.Series(["TARGET" if s.startswith("TARGET") else "GSE21257" for s in samples], index=samples)
+
+
+CIBERSORT = "lqz_autophagy/CIBERSORT-Results.txt"
+CIBERSORT_QC = ["P-value", "Correlation", "RMSE"]
+
+
+def read_cibersort() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """LM22 fractions (samples x 22 cell types) and the deconvolution's quality columns, per sample id."""
+    path = fetch(CIBERSORT)
+    table = pd.read_csv(path, sep="\t", index_col=0)
+    require_columns(table, CIBERSORT_QC, path.name)
+    fractions = table.drop(columns=CIBERSORT_QC)
+    if ((fractions.sum(axis=1) - 1).abs() > 1e-6).any():
+        raise DataError(f"{path.name}: fractions do not sum to 1 for every sample")
+    return fractions, table[CIBERSORT_QC]

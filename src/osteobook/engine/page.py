@@ -5,14 +5,17 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython import display
 from IPython.display import HTML
 from myst_nb import glue
 
+from ..prose import Markdown
+
 
 def publish(values: dict[str, Any]) -> None:
-    """Glue every value for `{glue:text}` roles in the narrative (nothing is displayed here)."""
+    """Glue every value for `{glue:text}` roles (`prose.Markdown` values for `{glue:md}`); nothing is displayed."""
     for name, value in values.items():
-        glue(name, value, display=False)
+        glue(name, display.Markdown(value) if isinstance(value, Markdown) else value, display=False)
 
 
 def publish_figure(name: str, figure: plt.Figure) -> None:

@@ -9,14 +9,16 @@ from ..stats.drug_response import drug_label
 from .style import PALETTE
 
 
-def response_figure(response: pd.DataFrame, drugs: list[str], group: set[int], rng: np.random.Generator,
+def response_figure(response: pd.DataFrame, drugs: list[str], group: set[int] | frozenset[int], seed: int,
                     group_label: str = "osteosarcoma lines") -> plt.Figure:
-    """One row per drug: box plot of all other lines' ln IC50 and the group's lines as jittered points."""
+    """One row per drug: box plot of all other lines' ln IC50 and the group's lines as points jittered
+    vertically (the jitter is drawn from `seed`)."""
+    rng = np.random.default_rng(seed)
     fig, ax = plt.subplots(figsize=(7, 1.1 * len(drugs) + 1.8))
     for row, drug in enumerate(drugs):
         values = response[drug].dropna()
         inside = values.index.isin(group)
-        ax.boxplot(values[~inside], positions=[row], vert=False, widths=0.5, showfliers=True,
+        ax.boxplot(values[~inside], positions=[row], orientation="horizontal", widths=0.5, showfliers=True,
                    flierprops={"marker": ".", "markersize": 3, "markeredgecolor": "0.6"},
                    medianprops={"color": "0.2"}, boxprops={"color": "0.45"}, whiskerprops={"color": "0.45"},
                    capprops={"color": "0.45"})

@@ -10,7 +10,7 @@ from matplotlib.transforms import blended_transform_factory
 from .style import PALETTE
 
 
-def forest_plot(table: pd.DataFrame, pooled: dict, xlabel: str, pooled_label: str,
+def forest_plot(table: pd.DataFrame, pooled: dict, xlabel: str, pooled_label: str = "Pooled (random effects)",
                 benchmark: tuple[float, float, float, str] | None = None) -> plt.Figure:
     """Forest plot of `table` (label, events, n, proportion, ci_low, ci_high, weight) and a pooled fit.
 
