@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from scipy.stats import beta
 
-from osteobook.paths import results_path
 from osteobook.engine.results import load_results
+from osteobook.paths import results_path
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -14,8 +14,8 @@ import pyreadr
 import pytest
 from scipy import stats
 
-from osteobook.paths import DATA
 from osteobook.datasets.registry import fetch
+from osteobook.paths import DATA
 from tests.conftest import chapter_results
 from tests.r_reference import run_r
 

@@ -24,11 +24,6 @@ def rows():
 pytestmark = pytest.mark.book
 
 
-def test_defaults_were_used(results):
-    assert results["parameters"] == {"ci_method": "exact", "landmark_weeks": 17.4, "landmark_tolerance_weeks": 2.0,
-                                     "benchmark": "LAGMAY2016_EFS4", "include_unverified": False}
-
-
 def test_every_count_has_its_exact_interval(results, rows):
     counted = {r["outcome_id"]: r for r in rows if r["events"] and r["n"] and r["status"] != "unverified"
                and r["endpoint"] in ("orr", "pfs_landmark")}

@@ -12,11 +12,10 @@ from math import comb
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from numpy.polynomial import Polynomial
 
-from osteobook.paths import DATA, NOTEBOOKS
 from osteobook.datasets.registry import fetch
+from osteobook.paths import DATA
 from tests.conftest import chapter_results
 from tests.r_reference import run_r
 
@@ -56,11 +55,6 @@ def multiplier(erastin, k, caf=0.0, scenario="bypass"):
     s = k["s_max"] * erastin / (k["e_half"] + erastin)
     return {"capacity": (1 + caf) / (1 + s), "stress": 1 / (1 + (1 - caf) * s),
             "bypass": (1 - caf) / (1 + s) + caf}[scenario]
-
-
-def test_defaults_were_used(results):
-    spec = yaml.safe_load((NOTEBOOKS / "ferroptosis.params.yaml").read_text())["parameters"]
-    assert results["parameters"] == {name: entry["default"] for name, entry in spec.items()}
 
 
 def test_model_parameters_are_the_table(results, k):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from osteobook.paths import ROOT, variant_dir
 from osteobook.engine.render import html_dir
+from osteobook.paths import ROOT, variant_dir
 
 try:
     import playwright.sync_api as playwright

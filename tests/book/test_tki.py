@@ -15,9 +15,9 @@ import pytest
 from scipy import stats
 
 from osteobook.datasets import trials
-from osteobook.stats.meta_analysis import MEASURES
-from osteobook.paths import NOTEBOOKS, results_path
 from osteobook.datasets.registry import fetch
+from osteobook.paths import NOTEBOOKS, results_path
+from osteobook.stats.meta_analysis import MEASURES
 from tests.conftest import chapter_results
 from tests.r_reference import r_vector, run_r
 
@@ -115,12 +115,6 @@ def test_pooled_hazard_ratio_matches_metafor(results):
     ours = results["hazard_ratios"]["pooled"]["hr_pfs"]
     for field in ["estimate", "se", "ci_low", "ci_high", "q"]:
         assert ours[field] == pytest.approx(theirs[f"hr.{field}"], abs=TOL), field
-
-
-def test_defaults_were_used(results):
-    assert results["parameters"] == {"transform": "logit", "tau2_method": "REML", "hartung_knapp": False,
-                                     "landmark_rule": "16-18 weeks", "landmark_estimator": "kaplan-meier",
-                                     "endpoint": "pfs_landmark", "subgroup": "regimen", "benchmark": "LAGMAY2016_EFS4"}
 
 
 def test_response_inputs_are_the_curated_counts(results):

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from osteobook.prose import Markdown
 
 from osteobook.chapters import tki
 from osteobook.engine.params import load_chapter
 from osteobook.errors import ParameterError
 from osteobook.paths import NOTEBOOKS
+from osteobook.prose import Markdown
 
 NOTEBOOK = (NOTEBOOKS / "tki.md").read_text()
 

@@ -4,8 +4,8 @@ import pyreadr
 import pytest
 
 from osteobook.datasets import cohorts
-from osteobook.errors import DataError
 from osteobook.datasets.registry import fetch
+from osteobook.errors import DataError
 
 
 @pytest.mark.parametrize("raw", ["TARGET.40.PASUUH.01A", "TARGET-40-PASUUH-01A", "TARGET_40_PASUUH_01A",

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from osteobook.datasets import expression as ex
+from osteobook.datasets.registry import fetch
+from osteobook.errors import DataError as CuratedDataError
 from osteobook.errors import OsteobookError
 from osteobook.stats import groups, scores
-from osteobook.errors import DataError as CuratedDataError
-from osteobook.datasets.registry import fetch
 
 MATRIX = """!Series_title\t"A made-up series for tests"
 !Sample_geo_accession\t"GSM1"\t"GSM2"\t"GSM3"

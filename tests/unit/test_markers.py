@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from osteobook.datasets import markers
+from osteobook.errors import DataError as CuratedDataError
 from osteobook.errors import OsteobookError
 from osteobook.stats import enrichment
 from osteobook.stats.multiple_testing import adjust
-from osteobook.errors import DataError as CuratedDataError
 
 
 def test_curated_table_loads_and_hides_unverified_rows():

@@ -56,7 +56,7 @@ def test_parameters_cell_matches_spec(name):
     """The notebook's own `parameters` cell (used in Jupyter) holds the spec defaults."""
     chapter = load_chapter(name)
     notebook = jupytext.read(chapter.source)
-    cell_defaults = {key: eval(info["default"]) for key, info in  # noqa: S307 (our own literals)
+    cell_defaults = {key: eval(info["default"]) for key, info in
                      papermill.inspect_notebook(notebook).items() if key != "results_path"}
     assert cell_defaults == chapter.defaults()
 

@@ -7,9 +7,8 @@ import pytest
 from scipy import stats
 
 from osteobook.datasets import gdsc
-from osteobook.plots.drugs import response_figure
-from osteobook.stats import drug_response
 from osteobook.datasets.registry import fetch
+from osteobook.stats import drug_response
 
 
 @pytest.fixture(scope="module")

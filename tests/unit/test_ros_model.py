@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from osteobook.datasets import model_parameters
-from osteobook.models import ros as rm
 from osteobook.errors import DataError as CuratedDataError
+from osteobook.models import ros as rm
 from tests.r_reference import run_r
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.params import validate
 from ..datasets import cohorts, markers
 from ..datasets.registry import fetch
+from ..engine.params import validate
 from ..stats import enrichment, survival
 from ..stats.groups import compare_groups, logistic_per_sd, spearman_ci
 from ..stats.multiple_testing import adjust

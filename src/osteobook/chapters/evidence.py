@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..datasets import trials
+from ..engine.params import validate
 from ..stats.benchmark import arm_flags
 from ..stats.landmarks import near_landmark
-from ..engine.params import validate
 from ..stats.proportions import proportion_ci, reconstruct_reported, with_ci
 
 RATE_ENDPOINTS = ["orr", "pfs_landmark"]

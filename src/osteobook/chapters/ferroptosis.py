@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.params import validate
 from ..datasets import autophagy, expression, model_parameters
 from ..datasets.curated import read_table
 from ..datasets.registry import fetch
+from ..engine.params import validate
 from ..models import ros
 from ..stats import groups, scores
 from ..stats import survival as sv

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from ..errors import DataError, ParameterError
+from ..errors import ParameterError
 from ..paths import DATA
 from .curated import read_table, require_columns, source_columns
 

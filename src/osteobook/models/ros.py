@@ -27,6 +27,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from ..errors import ParameterError, check_choice
+
 SCENARIOS = ("capacity", "stress", "bypass")
 _GRID = 4001  # points used to bracket roots before brentq polishes them
 

@@ -43,7 +43,7 @@ def with_ci(table: pd.DataFrame, method: str = "exact", level: float = 0.95) -> 
     """
     counted = table["events"].notna() & table["n"].notna()
     rows = table.copy()
-    reported = rows["estimate"] if "estimate" in rows else np.nan
+    reported = rows.get("estimate", np.nan)
     rows["proportion"] = np.where(counted, rows["events"].astype(float) / rows["n"].astype(float), reported)
     for column in ("ci_low", "ci_high"):
         rows[column] = rows[column].astype(float) if column in rows else np.nan
