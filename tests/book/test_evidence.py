@@ -16,8 +16,14 @@ def results():
 
 @pytest.fixture(scope="module")
 def rows():
+    """Outcome rows the chapter should show: verified or secondary values of verified or secondary,
+    osteosarcoma-specific arms of prospective trials (read here straight from the CSV files)."""
+    with open(DATA / "trial_arms.csv", newline="") as handle:
+        arms = {r["arm_id"]: r for r in csv.DictReader(handle)}
     with open(DATA / "trial_outcomes.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [r for r in csv.DictReader(handle) if arms[r["arm_id"]]["status"] != "unverified"
+                and arms[r["arm_id"]]["osteosarcoma_specific"] == "true"
+                and arms[r["arm_id"]]["design"] == "prospective trial"]
 
 
 

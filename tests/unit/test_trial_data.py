@@ -53,8 +53,31 @@ def test_randomised_trials_have_their_control_arms(arms):
 
 
 def test_unverified_values_are_excluded_by_default(outcomes):
-    assert (trials.evidence()["status"] != "unverified").all()
-    assert len(trials.evidence(include_unverified=True)) == len(outcomes)
+    kept = trials.evidence()
+    assert (kept["status"] != "unverified").all() and (kept["status_arm"] != "unverified").all()
+    everything = trials.evidence(include_unverified=True, osteosarcoma_only=False, prospective_only=False)
+    assert len(everything) == len(outcomes)
+
+
+def test_an_unverified_arm_gates_its_outcomes(tmp_path):
+    """A verified outcome of an arm whose own record is unverified is left out (the arm may not exist as stated)."""
+    for name in ("trial_arms.csv", "trial_outcomes.csv", "benchmarks.csv"):
+        (tmp_path / name).write_text((DATA / name).read_text())
+    arms = (tmp_path / "trial_arms.csv").read_text().splitlines()
+    line = next(i for i, row in enumerate(arms) if row.startswith("SARC024_OS_REGORAFENIB,"))
+    arms[line] = arms[line].replace(",primary,verified,", ",primary,unverified,")
+    (tmp_path / "trial_arms.csv").write_text("\n".join(arms) + "\n")
+    assert "SARC024_OS_REGORAFENIB" in set(trials.evidence()["arm_id"])
+    assert "SARC024_OS_REGORAFENIB" not in set(trials.evidence(tmp_path)["arm_id"])
+    assert "SARC024_OS_REGORAFENIB" in set(trials.evidence(tmp_path, include_unverified=True)["arm_id"])
+
+
+def test_context_rows_stay_out_of_the_evidence_by_default(outcomes):
+    arms = trials.load_arms().set_index("arm_id")
+    context = outcomes.loc[outcomes["arm_id"].map(arms["design"]).eq("retrospective series")
+                           | ~outcomes["arm_id"].map(arms["osteosarcoma_specific"]).astype(bool)]
+    assert {"PP15_SIR_MPFS", "KN051_SOLID_ORR"} <= set(context["outcome_id"])
+    assert not set(context["outcome_id"]) & set(trials.evidence(include_unverified=True)["outcome_id"])
 
 
 def test_lagmay_benchmark_is_as_published():

@@ -18,6 +18,7 @@ DRUG_CLASSES = ["TKI", "TKI + chemotherapy", "TKI + mTOR inhibitor", "TKI + ICI"
                 "mTOR inhibitor + chemotherapy", "ICI", "ICI + chemotherapy", "ICI + TKI", "control"]
 ENDPOINTS = ["orr", "pfs_landmark", "median_pfs", "median_os", "hr_pfs", "hr_os"]
 PROPORTION_ENDPOINTS = ["orr", "pfs_landmark"]
+DESIGNS = ["prospective trial", "retrospective series"]
 WEEKS_PER_MONTH = 52.1775 / 12
 
 
@@ -30,6 +31,7 @@ ARMS = pa.DataFrameSchema({
     "drug_class": pa.Column(str, pa.Check.isin(DRUG_CLASSES)),
     "tki_family": pa.Column(str, pa.Check.isin(["multi-target VEGFR", "other", "none"])),
     "phase": pa.Column(str),
+    "design": pa.Column(str, pa.Check.isin(DESIGNS)),
     "randomised": pa.Column(bool),
     "comparator_arm_id": pa.Column(str, nullable=True),
     "population": pa.Column(str),
@@ -107,7 +109,20 @@ def load_benchmarks(folder: Path = DATA) -> pd.DataFrame:
     return read_table(folder / "benchmarks.csv", BENCHMARKS)
 
 
-def evidence(folder: Path = DATA, include_unverified: bool = False) -> pd.DataFrame:
-    """Outcomes joined to their arms; unverified values are dropped unless asked for."""
+def evidence(folder: Path = DATA, include_unverified: bool = False, osteosarcoma_only: bool = True,
+             prospective_only: bool = True) -> pd.DataFrame:
+    """Outcomes joined to their arms: the trial evidence the book pools and compares.
+
+    Unverified values are dropped unless asked for, and so are all values of an arm whose own record
+    is unverified. By default only osteosarcoma-specific results of prospective trials are kept:
+    results of mixed-tumour cohorts and retrospective series are context, never pooled.
+    """
     table = load_outcomes(folder, include_unverified).merge(load_arms(folder), on="arm_id", suffixes=("", "_arm"))
-    return table.reset_index(drop=True)
+    keep = pd.Series(True, index=table.index)
+    if not include_unverified:
+        keep &= table["status_arm"] != "unverified"
+    if osteosarcoma_only:
+        keep &= table["osteosarcoma_specific"]
+    if prospective_only:
+        keep &= table["design"] == "prospective trial"
+    return table.loc[keep].reset_index(drop=True)

@@ -7,6 +7,7 @@ only what changed.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,9 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
         _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False)),
         _write_if_changed(target / "_toc.yml", yaml.safe_dump(toc_for(chapters), sort_keys=False)),
         *(_copy_if_changed(source, target / source.relative_to(ROOT))
-          for source in (ROOT / "book").rglob("*") if source.is_file()),
+          for source in (ROOT / "book").rglob("*") if source.is_file() and source.suffix != ".bib"),
+        *(_write_if_changed(target / source.relative_to(ROOT), without_notes(source.read_text()))
+          for source in (ROOT / "book").rglob("*.bib")),
         *(_copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb") for name, notebook in executed.items()),
         _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {})),
     ]
@@ -79,6 +82,22 @@ def _vendor_mathjax(target: Path) -> bool:
                 member.name = member.name.removeprefix("package/")
                 bundle.extract(member, target, filter="data")
     return True
+
+
+def without_notes(bibtex: str) -> str:
+    """BibTeX without `note` fields: they hold curation notes for contributors, not references for readers."""
+    kept, position = [], 0
+    for match in re.finditer(r"^\s*note\s*=\s*\{", bibtex, flags=re.MULTILINE):
+        if match.start() < position:
+            continue
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(bibtex[end], 0)
+            end += 1
+        end += len(bibtex[end:]) - len(bibtex[end:].lstrip(" ,"))  # the field's trailing comma
+        kept.append(bibtex[position:match.start()])
+        position = end
+    return "".join(kept) + bibtex[position:]
 
 
 def toc_for(chapters: list[Chapter]) -> dict:
