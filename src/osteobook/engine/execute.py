@@ -8,11 +8,14 @@ notebook (and so the last good HTML) is left untouched.
 from __future__ import annotations
 
 import ast
+import contextlib
+import ctypes
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -50,6 +53,11 @@ class Job:
     @property
     def results(self) -> Path:
         return results_path(self.chapter.name, self.variant)
+
+    @property
+    def scratch(self) -> Path:
+        """Where a running chapter writes; emptied before and after every run."""
+        return variant_dir("scratch", self.variant) / self.chapter.name
 
 
 def make_job(chapter: Chapter, overrides: dict[str, Any], variant: str) -> Job:
@@ -133,7 +141,12 @@ def is_current(job: Job) -> bool:
 
 
 def run(job: Job) -> float:
-    """Execute one chapter; return seconds taken. Writes the executed notebook only on success."""
+    """Execute one chapter; return seconds taken.
+
+    The kernel writes into a scratch folder; the executed notebook and the results file move into
+    place (atomic renames) only when every cell succeeded, so a failed or interrupted run leaves the
+    last good outputs untouched and a results file the run did not write is never accepted.
+    """
     import jupytext  # imported here: a build with nothing to run never pays for them
     import papermill
 
@@ -141,30 +154,43 @@ def run(job: Job) -> float:
     registry.pin_cache_dir()
     notebook = jupytext.read(job.chapter.source)
     notebook.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    job.results.parent.mkdir(parents=True, exist_ok=True)
-    job.executed.parent.mkdir(parents=True, exist_ok=True)
-    scratch = job.executed.with_suffix(".running.ipynb")
-    # The kernel runs in the executed notebook's folder (so nbval can re-run it in place); the results
-    # path is relative to it, so the rendered page shows no local path.
-    parameters = {**job.parameters, "results_path": os.path.relpath(job.results, job.executed.parent)}
+    scratch = job.scratch
+    shutil.rmtree(scratch, ignore_errors=True)
     try:
-        papermill.execute_notebook(notebook, str(scratch), parameters=parameters, kernel_name=KERNEL,
-                                   cwd=str(job.executed.parent), progress_bar=False, log_output=False)
-    except papermill.PapermillExecutionError as err:
-        failed = variant_dir("failed", job.variant) / job.executed.name
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        scratch.replace(failed)
-        raise ChapterFailed(
-            f"chapter {job.chapter.name!r} ({job.variant}) failed in cell {err.cell_index} "
-            f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-            f"{''.join(err.traceback)}\nThe executed notebook with the error is at {failed}; "
-            f"the previous good output was kept."
-        ) from None
-    if not job.results.exists():
-        raise ChapterFailed(f"chapter {job.chapter.name!r} ran but wrote no results file {job.results}")
-    save_results(job.results, {**load_results(job.results), "parameters": job.parameters})
-    scratch.replace(job.executed)
-    job.key_file.write_text(input_key(job))
+        scratch.mkdir(parents=True)
+        job.results.parent.mkdir(parents=True, exist_ok=True)
+        job.executed.parent.mkdir(parents=True, exist_ok=True)
+        # The kernel runs in the executed notebook's folder (so nbval can re-run it in place); the results
+        # path is relative to it (the page shows no local path) and points into the scratch folder.
+        parameters = {**job.parameters, "results_path": os.path.relpath(scratch / "results.json", job.executed.parent)}
+        try:
+            papermill.execute_notebook(notebook, str(scratch / "executed.ipynb"), parameters=parameters,
+                                       kernel_name=KERNEL, cwd=str(job.executed.parent), progress_bar=False,
+                                       log_output=False)
+        except papermill.PapermillExecutionError as err:
+            failed = variant_dir("failed", job.variant) / job.executed.name
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            (scratch / "executed.ipynb").replace(failed)
+            raise ChapterFailed(
+                f"chapter {job.chapter.name!r} ({job.variant}) failed in cell {err.cell_index} "
+                f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
+                f"{''.join(err.traceback)}\nThe executed notebook with the error is at {failed}; "
+                f"the previous good output was kept."
+            ) from None
+        if not (scratch / "results.json").exists():
+            raise ChapterFailed(f"chapter {job.chapter.name!r} ran but did not write its results file "
+                                "(save_results(results_path, ...)); the previous good output was kept")
+        save_results(scratch / "results.json", {**load_results(scratch / "results.json"), "parameters": job.parameters})
+        (scratch / "key").write_text(input_key(job))
+        job.key_file.unlink(missing_ok=True)  # an interruption between the renames below leaves no valid key
+        (scratch / "results.json").replace(job.results)
+        (scratch / "executed.ipynb").replace(job.executed)
+        (scratch / "key").replace(job.key_file)
+    except OSError as err:
+        raise ChapterFailed(f"chapter {job.chapter.name!r} ({job.variant}): could not write its outputs: "
+                            f"{err.strerror or err} ({err.filename or scratch}); the previous good output was kept") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return time.perf_counter() - start
 
 
@@ -182,6 +208,8 @@ def reuse_default(job: Job) -> bool:
 
 def run_all(jobs: list[Job], workers: int = os.cpu_count() or 1, force: bool = False) -> dict[str, str]:
     """Run the jobs that are not current, `workers` at a time, printing progress. Returns states."""
+    for variant in {job.variant for job in jobs}:
+        clean_leftovers(variant)
     states = {job.chapter.name: "cached" for job in jobs}
     pending = [job for job in jobs if force or not (is_current(job) or reuse_default(job))]
     for job in jobs:
@@ -190,11 +218,13 @@ def run_all(jobs: list[Job], workers: int = os.cpu_count() or 1, force: bool = F
     if not pending:
         return states
     failures = []
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending)))) as pool:
-        started = {pool.submit(run, job): (job, time.perf_counter()) for job in pending}
-        for job in pending:
-            _report(job, "running")
-        waiting = set(started)
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending))), initializer=_die_with_parent)
+    started = {pool.submit(run, job): (job, time.perf_counter()) for job in pending}
+    for job in pending:
+        _report(job, "running")
+    waiting = set(started)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
         while waiting:
             done, waiting = wait(waiting, timeout=30, return_when=FIRST_COMPLETED)
             for future in done:
@@ -209,9 +239,53 @@ def run_all(jobs: list[Job], workers: int = os.cpu_count() or 1, force: bool = F
             for future in waiting:
                 job, t0 = started[future]
                 _report(job, f"still running ({time.perf_counter() - t0:.0f} s)")
+    except KeyboardInterrupt:
+        _stop(pool)
+        raise ChapterFailed("interrupted: queued chapters were cancelled and running kernels stopped; "
+                            "the previous good outputs were kept") from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         raise ChapterFailed("\n\n".join(failures))
     return states
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: the kernel-running workers get SIGTERM when the build process dies (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued chapters, then stop every worker and the kernels it started."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list(getattr(pool, "_processes", {}).values()):
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes (recursively) of `pid`, from /proc (empty where /proc is absent)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            children += [int(child) for child in task.read_text().split()]
+    return [grandchild for child in children for grandchild in _descendants(child)] + children
+
+
+def clean_leftovers(variant: str) -> None:
+    """Remove what interrupted runs left: scratch folders and notebooks of the old `*.running.ipynb` kind."""
+    shutil.rmtree(variant_dir("scratch", variant), ignore_errors=True)
+    for leftover in variant_dir("executed", variant).glob("*.running.ipynb"):
+        leftover.unlink()
 
 
 def _report(job: Job, state: str) -> None:

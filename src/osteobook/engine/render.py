@@ -19,6 +19,7 @@ import yaml
 
 from ..datasets import registry
 from ..paths import BUILD, BUILD_ROOT, ROOT, variant_dir
+from ..errors import OsteobookError
 from .params import Chapter, load_chapter
 
 LOCK_FILE = ROOT / "requirements.lock"
@@ -111,20 +112,40 @@ def toc_for(chapters: list[Chapter]) -> dict:
 
 
 def build_html(variant: str, staged: Path, changed: bool = True) -> Path:
-    """Render the staged book; skipped when no staged file changed since the last successful render."""
+    """Render the staged book and publish it; skipped when no staged file changed since the last render.
+
+    Jupyter Book renders into its own folder (`_build/render/<variant>`, kept for incremental builds);
+    only a render without warnings is copied next to the published book and swapped in by renames,
+    so `html_dir(variant)` always holds the last good book.
+    """
     rendered = staged / ".rendered"
-    if not changed and rendered.exists() and (html_dir(variant) / "index.html").exists():
+    target = html_dir(variant)
+    if not changed and rendered.exists() and (target / "index.html").exists():
         print(f"HTML unchanged for {variant!r}: nothing to render", file=sys.stderr)
-        return html_dir(variant)
+        return target
     rendered.unlink(missing_ok=True)
+    workspace = variant_dir("render", variant)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book), "build", str(staged), "--path-output", str(output_root(variant)),
+    command = [str(jupyter_book), "build", str(staged), "--path-output", str(workspace),
                "--warningiserror", "--nitpick", "--keep-going"]
-    completed = subprocess.run(command, check=False)
-    if completed.returncode:
-        raise SystemExit(f"jupyter-book build failed for {variant!r} (warnings are errors); see the log above")
+    if subprocess.run(command, check=False).returncode:
+        raise OsteobookError(f"jupyter-book build failed for {variant!r} (warnings are errors; see the log "
+                             f"above); the last good book in {target} was kept")
+    publish(workspace / "_build" / "html", target)
     rendered.touch()
-    return html_dir(variant)
+    return target
+
+
+def publish(source: Path, target: Path) -> None:
+    """Replace the folder `target` by a copy of `source` with renames, never leaving it half-written."""
+    incoming, outgoing = target.with_name(target.name + ".incoming"), target.with_name(target.name + ".outgoing")
+    for leftover in (incoming, outgoing):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(source, incoming)
+    if target.exists():
+        target.rename(outgoing)
+    incoming.rename(target)
+    shutil.rmtree(outgoing, ignore_errors=True)
 
 
 def reproduce_page(variant: str, profile: dict) -> str:
