@@ -98,7 +98,7 @@ def test_probe_map_with_a_bad_row_names_file_line_and_column(tmp_path):
     table = pd.read_csv(ex.GENES_FILE, dtype=str)
     table.loc[1, "probe_id"] = "not a probe"
     table.to_csv(tmp_path / "genes.csv", index=False)
-    with pytest.raises(CuratedDataError, match=r"(?s)genes.csv.*line 3, column 'probe_id'"):
+    with pytest.raises(CuratedDataError, match=r"(?s)genes.csv.*line 3: column 'probe_id'"):
         ex.load_probe_map(tmp_path / "genes.csv")
 
 

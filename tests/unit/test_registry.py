@@ -62,7 +62,9 @@ def _offline(*args, **kwargs):
 
 
 def test_relative_cache_dir_is_pinned_for_kernels(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
     monkeypatch.setenv(registry.ENV_VAR, "../data")
     registry.pin_cache_dir()
-    assert registry.os.environ[registry.ENV_VAR] == str((tmp_path / "../data").resolve())
+    assert registry.os.environ[registry.ENV_VAR] == str((tmp_path / "data").resolve())

@@ -106,12 +106,12 @@ def test_bad_value_names_file_line_and_column(broken_copy):
 def test_percent_instead_of_proportion_is_caught(broken_copy):
     path = broken_copy / "benchmarks.csv"
     path.write_text(path.read_text().replace(",0.12,0.06,0.19,", ",12,6,19,", 1))
-    with pytest.raises(CuratedDataError, match=r"(?s)benchmarks.csv.*line 2, column 'estimate'"):
+    with pytest.raises(CuratedDataError, match=r"(?s)benchmarks.csv.*line 2: column 'estimate'"):
         trials.load_benchmarks(broken_copy)
 
 
 def test_outcome_for_unknown_arm_is_caught(broken_copy):
     path = broken_copy / "trial_outcomes.csv"
     path.write_text(path.read_text().replace("GRIGNANI2012_SORAFENIB", "GRIGNANI2012_SORAFENIB_X", 1))
-    with pytest.raises(CuratedDataError, match=r"line 2, column 'arm_id'.*not an arm_id"):
+    with pytest.raises(CuratedDataError, match=r"line 2: column 'arm_id'.*not an arm_id"):
         trials.load_outcomes(broken_copy)

@@ -36,13 +36,13 @@ def read_table(path: Path, schema: pa.DataFrameSchema, include_unverified: bool 
     With `include_unverified=False` rows whose `status` is `unverified` are dropped after validation.
     """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    for column, spec in schema.columns.items():
-        if column in frame and spec.dtype is not None and str(spec.dtype) == "bool":
-            frame[column] = frame[column].map(_parse_bool, na_action="ignore")
+    problems = _bool_problems(frame, schema)
     try:
-        table = schema.validate(frame, lazy=True)
+        table = schema.validate(frame.replace(dict.fromkeys(_bool_columns(frame, schema), BOOLEANS)), lazy=True)
     except SchemaErrors as err:
-        raise DataError(_describe(path, err.failure_cases)) from None
+        problems = pd.concat([problems, err.failure_cases], ignore_index=True)
+    if len(problems):
+        raise DataError(_describe(path, problems))
     if not include_unverified:
         table = table.loc[table["status"] != "unverified"].reset_index(drop=True)
     return table
@@ -55,14 +55,33 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str) ->
         raise DataError(f"{source}: missing column(s) {missing}; columns present: {list(frame.columns)}")
 
 
-def _parse_bool(text: str) -> bool | str:
-    return {"true": True, "false": False}.get(text.strip().lower(), text)
+BOOLEANS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False}
 
 
-def _describe(path: Path, failures: pd.DataFrame) -> str:
-    lines = [f"{path.name}: {len(failures)} problem(s)"]
-    for _, case in failures.head(20).iterrows():
-        where = "" if pd.isna(case["index"]) else f"line {int(case['index']) + 2}, "
+def _bool_columns(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]:
+    return [c for c, spec in schema.columns.items() if c in frame and str(spec.dtype) == "bool"]
+
+
+def _bool_problems(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Cells of boolean columns that are not true/false (never guessed: 'no', '0' or 'N/A' are errors)."""
+    rows = [{"index": index, "column": column, "failure_case": value, "check": "is true or false"}
+            for column in _bool_columns(frame, schema)
+            for index, value in frame[column].items() if pd.notna(value) and value not in BOOLEANS]
+    return pd.DataFrame(rows, columns=["index", "column", "failure_case", "check"])
+
+
+def _describe(path: Path, failures: pd.DataFrame, shown: int = 20) -> str:
+    """One line per bad CSV line naming every column that failed there; table-wide problems last."""
+    lines = [f"{path.name}: {failures['index'].nunique() + failures['index'].isna().sum()} line(s) with problems"]
+    by_line = failures.dropna(subset=["index"]).groupby("index", sort=True)
+    for count, (index, cases) in enumerate(by_line):
+        if count == shown:
+            lines.append(f"  ... and {by_line.ngroups - shown} more line(s)")
+            break
+        cells = "; ".join(f"column {c['column']!r}: value {c['failure_case']!r} fails {c['check']}"
+                          for _, c in cases.iterrows())
+        lines.append(f"  line {int(index) + 2}: {cells}")
+    for _, case in failures.loc[failures["index"].isna()].iterrows():
         column = case["column"] if isinstance(case["column"], str) else "(table)"
-        lines.append(f"  {where}column {column!r}: value {case['failure_case']!r} fails {case['check']}")
+        lines.append(f"  column {column!r}: {case['failure_case']!r} fails {case['check']}")
     return "\n".join(lines)

