@@ -320,7 +320,7 @@ def test_every_bad_line_is_reported_once_with_all_its_columns(tmp_path):
         trials.load_outcomes(tmp_path)
     message = str(err.value)
     assert message.count("line 2:") == 1 and "column 'estimator'" in message and "estimator" in header
-    shown = 20 if len(bad) > 20 else len(bad)
+    shown = min(len(bad), 20)
     assert message.count("\n  line ") == shown
     if len(bad) > 20:
         assert f"and {len(bad) - 20} more line(s)" in message
