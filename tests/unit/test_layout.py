@@ -26,19 +26,9 @@ FORBIDDEN = {
 
 
 def imports_of(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{parent}.{base}" if base else parent
-            names.update({base, *(f"{base}.{alias.name}" for alias in node.names)})
-    return names
+    """Absolute names `path` imports, including every name it takes `from` a module."""
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+    return execute.module_imports(path.read_text(), module, osteobook_only=False)
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))

@@ -91,7 +91,7 @@ def input_key(job: Job) -> str:
 def imported_modules(source: Path) -> set[str]:
     """`osteobook` modules a chapter's code cells import, with everything they import in turn."""
     code = "\n".join(CODE_CELL.findall(source.read_text()))
-    pending, seen = list(_imports(code, "")), set()
+    pending, seen = list(module_imports(code, "")), set()
     while pending:
         module = pending.pop()
         if module in seen or not _module_file(module).exists():
@@ -99,12 +99,13 @@ def imported_modules(source: Path) -> set[str]:
         seen.add(module)
         parents = module.split(".")
         pending.extend(".".join(parents[:i]) for i in range(1, len(parents)))  # importing runs their __init__
-        pending.extend(_imports(_module_file(module).read_text(), module))
+        pending.extend(module_imports(_module_file(module).read_text(), module))
     return seen | {"osteobook", "osteobook.errors", "osteobook.paths"}
 
 
-def _imports(code: str, module: str) -> set[str]:
-    """Absolute names of the `osteobook` modules imported by `code` (which lives in `module`)."""
+def module_imports(code: str, module: str, osteobook_only: bool = True) -> set[str]:
+    """Absolute names imported by `code` (which lives in `module`): modules, and `module.name` for every
+    name taken `from` a module; only `osteobook` ones unless asked for all."""
     try:
         tree = ast.parse(code)
     except SyntaxError:  # IPython magics: such a chapter is keyed on the whole package
@@ -121,6 +122,8 @@ def _imports(code: str, module: str) -> set[str]:
                 base = f"{parent}.{base}" if base else parent
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
+    if not osteobook_only:
+        return names
     return {name for name in names if name == "osteobook" or name.startswith("osteobook.")}
 
 
