@@ -184,6 +184,7 @@ def run(job: Job) -> float:
             raise ChapterFailed(f"chapter {job.chapter.name!r} ran but did not write its results file "
                                 "(save_results(results_path, ...)); the previous good output was kept")
         save_results(scratch / "results.json", {**load_results(scratch / "results.json"), "parameters": job.parameters})
+        _hide_injected_parameters(scratch / "executed.ipynb")
         (scratch / "key").write_text(input_key(job))
         job.key_file.unlink(missing_ok=True)  # an interruption between the renames below leaves no valid key
         (scratch / "results.json").replace(job.results)
@@ -195,6 +196,19 @@ def run(job: Job) -> float:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return time.perf_counter() - start
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """The cell papermill injects (values and the internal results path) is build plumbing, not for the page;
+    the values are recorded in the results file and on the Reproduce page."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, path)
 
 
 def reuse_default(job: Job) -> bool:
