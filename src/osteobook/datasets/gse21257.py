@@ -1,6 +1,8 @@
 """GSE21257 genome-wide: 53 pre-treatment osteosarcoma biopsies (Buddingh et al. 2011), joined to survival.
 
-`OSdata.RData` (lionessR) holds `exp`, the 10,000 most variable genes x 53 biopsies (log2 Illumina,
+lionessR documents its data as GEO GSE42352 (Kuijjer et al., GPL10295); its 53 biopsies are the 53 GSE21257
+tumours, as the one-to-one expression match below shows. `OSdata.RData` holds `exp`, the 10,000 most
+variable genes x 53 biopsies (log2 Illumina,
 columns named by biopsy code such as `L1016`) and `targets`, metastasis within 5 years (yes/no). It
 carries no survival. The survival rows in `lqz_autophagy/clinical.txt` are keyed by GSM accession, and
 the 53 GSE21257 columns of `lqz_autophagy/merge.txt` hold the same tumours' expression of 193 genes.

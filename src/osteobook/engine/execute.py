@@ -155,6 +155,7 @@ def run(job: Job) -> float:
 
     start = time.perf_counter()
     registry.pin_cache_dir()
+    os.environ["OSTEOBOOK_ROOT"] = str(ROOT)  # kernels run in other folders (and scratch build roots)
     notebook = jupytext.read(job.chapter.source)
     notebook.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     scratch = job.scratch
@@ -225,8 +226,8 @@ def reuse_default(job: Job) -> bool:
 
 def run_all(jobs: list[Job], workers: int = os.cpu_count() or 1, force: bool = False) -> dict[str, str]:
     """Run the jobs that are not current, `workers` at a time, printing progress. Returns states."""
-    for variant in {job.variant for job in jobs}:
-        clean_leftovers(variant)
+    for job in jobs:
+        clean_leftovers(job)
     states = {job.chapter.name: "cached" for job in jobs}
     pending = [job for job in jobs if force or not (is_current(job) or reuse_default(job))]
     for job in jobs:
@@ -308,11 +309,11 @@ def _descendants(pid: int) -> list[int]:
     return [grandchild for child in children for grandchild in _descendants(child)] + children
 
 
-def clean_leftovers(variant: str) -> None:
-    """Remove what interrupted runs left: scratch folders and notebooks of the old `*.running.ipynb` kind."""
-    shutil.rmtree(variant_dir("scratch", variant), ignore_errors=True)
-    for leftover in variant_dir("executed", variant).glob("*.running.ipynb"):
-        leftover.unlink()
+def clean_leftovers(job: Job) -> None:
+    """Remove what an interrupted run of this chapter left: its scratch folder and old `*.running.ipynb` files
+    (other chapters' scratch folders may belong to a run in another process)."""
+    shutil.rmtree(job.scratch, ignore_errors=True)
+    job.executed.with_suffix(".running.ipynb").unlink(missing_ok=True)
 
 
 def _report(job: Job, state: str) -> None:
