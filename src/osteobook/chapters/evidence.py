@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..datasets import trials
 from ..engine.params import validate
+from ..prose import trial_name
 from ..stats.benchmark import arm_flags
 from ..stats.landmarks import near_landmark
 from ..stats.proportions import proportion_ci, reconstruct_reported, with_ci
@@ -32,7 +33,7 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     yes_no = {True: "yes", False: "no"}
     interval = compared.apply(lambda r: f" ({r.low:.0%}–{r.high:.0%})" if pd.notna(r.low) else "", axis=1)
     return pd.DataFrame({
-        "Trial: arm": compared["trial_label"].str.split(" \\(").str[0] + ": " + compared["arm_label"],
+        "Trial: arm": compared["trial_label"].map(trial_name) + ": " + compared["arm_label"],
         "Landmark (estimator)": compared["landmark_label"] + " (" + compared["estimator"] + ")",
         "Progression-free (95% CI)": compared["rate"].map("{:.0%}".format) + interval,
         "Above benchmark's upper bound": compared["above_upper"].map(yes_no),
@@ -103,7 +104,7 @@ def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: flo
         "tolerance": landmark_tolerance_weeks, "landmark_label": f"{landmark_weeks:g} weeks",
         "n_compared": compared.shape[0], "n_above": int(compared["above_upper"].sum()),
         "n_ci_above": int(compared["ci_above_upper"].sum()), "n_controls_above": len(controls),
-        "controls_above": ", ".join(controls["trial_label"].str.split(" \\(").str[0] + ": "
+        "controls_above": ", ".join(controls["trial_label"].map(trial_name) + ": "
                                     + controls["arm_label"]) or "none",
     }
     matches = reconstruction.loc[reconstruction["ci_matches"]]

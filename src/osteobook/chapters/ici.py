@@ -16,7 +16,6 @@ file); `analyse` runs them all and adds the claims check and the reporting box. 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 from ..datasets import autophagy, cohorts, gse21257, ici_tables, markers, trials
 from ..engine.params import validate
-from ..prose import Markdown
+from ..prose import Markdown, trial_name
 from ..stats import bayes, survival
 from ..stats.groups import compare_groups, spearman_ci
 from ..stats.meta_analysis import cochran_q, pool_proportions, subgroup_analysis
@@ -100,7 +99,7 @@ def response_arms(evidence: pd.DataFrame, paediatric_rows: str) -> pd.DataFrame:
     low, high = proportion_ci(rows["events"], rows["n"], "exact")
     rows = rows.assign(proportion=rows["events"] / rows["n"], ci_low=low, ci_high=high,
                        upper_one_sided=upper_bound(rows["events"], rows["n"], 0.95),
-                       label=rows["trial_label"].str.replace(r"\s*\(.*\)$", "", regex=True))
+                       label=rows["trial_label"].map(trial_name))
     order = {name: i for i, name in enumerate(["ICI alone", "ICI + TKI", "ICI + chemotherapy"])}
     return rows.sort_values(["regimen", "label"], key=lambda s: s.map(order) if s.name == "regimen" else s
                             ).reset_index(drop=True)
@@ -310,7 +309,7 @@ def apatinib_comparison(include_unverified: bool, arms: pd.DataFrame) -> tuple[p
         return pd.DataFrame(), {}
     c = combo.iloc[0]
     rows = [{"combination": c["label"], "combination_arm": c["arm_id"],
-             "tki_alone": re.sub(r"\s*\(.*\)$", "", row.trial_label),
+             "tki_alone": trial_name(row.trial_label),
              "tki_arm": row.arm_id, **compare_counts(int(c["events"]), int(c["n"]), int(row.events), int(row.n))}
             for row in alone.itertuples()]
     pooled = pool_proportions(alone["events"].astype(int), alone["n"].astype(int), "logit", "GLMM") \

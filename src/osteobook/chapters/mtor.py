@@ -27,7 +27,7 @@ from ..datasets import expression as expression_data
 from ..datasets import gdsc as gdsc_data
 from ..datasets.registry import fetch
 from ..engine.params import validate
-from ..prose import Markdown
+from ..prose import Markdown, trial_name
 from ..stats import decision, drug_response, landmarks, pathway, scores
 from ..stats import survival as sv
 from ..stats.benchmark import pooled_versus
@@ -74,11 +74,6 @@ def _p(p: float) -> str:
 def plain(values: dict[str, Any]) -> dict[str, Any]:
     """Glue values with NumPy scalars turned into the Python numbers they hold (so they format in the text)."""
     return {key: value.item() if isinstance(value, np.generic) else value for key, value in values.items()}
-
-
-def trial_name(label: str) -> str:
-    """'Martin-Broto 2017 (GEIS-29 gemcitabine + sirolimus)' -> 'Martin-Broto 2017'."""
-    return label.split(" (")[0]
 
 
 # ---- trials --------------------------------------------------------------------------------------

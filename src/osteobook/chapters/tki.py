@@ -18,7 +18,7 @@ from ..datasets import gdsc as gdsc_data
 from ..datasets import trials
 from ..datasets.registry import fetch
 from ..engine.params import validate
-from ..prose import Markdown
+from ..prose import Markdown, trial_name
 from ..stats import benchmark as benchmark_tests
 from ..stats import drug_response, landmarks
 from ..stats.meta_analysis import (
@@ -286,7 +286,7 @@ def _subgroup_text(groups: pd.DataFrame, between: dict[str, float], subgroup: st
 def _overall_survival_text(hrs: pd.DataFrame, pooled_hr: dict[str, dict[str, Any]]) -> str:
     """Each trial's OS hazard ratio, and why they are (not) pooled."""
     os_rows = hrs.loc[hrs["endpoint"] == "hr_os"]
-    listed = "; ".join(f"{row.trial_label.split(' (')[0]} {row.estimate:.2f}"
+    listed = "; ".join(f"{trial_name(row.trial_label)} {row.estimate:.2f}"
                        + (f" (95% CI {row.ci_low:.2f} to {row.ci_high:.2f})" if row.has_ci else " (no CI reported)")
                        for row in os_rows.itertuples())
     direction = (". None favours the TKI, and crossover to regorafenib after progression on placebo (SARC024) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ..prose import trial_name
 from .style import PALETTE
 
 
@@ -36,5 +37,5 @@ ESTIMATOR_SHORT = {"crude": "crude", "kaplan-meier": "KM", "binomial (missing = 
 
 def _short_label(row) -> str:
     """'SARC024 · regorafenib · 16 wk, KM': trial, arm, landmark and estimator in one line."""
-    return (f"{row.trial_label.split(' (')[0]} · {row.arm_label} · "
+    return (f"{trial_name(row.trial_label)} · {row.arm_label} · "
             f"{row.landmark_weeks:g} wk, {ESTIMATOR_SHORT.get(row.estimator, row.estimator)}")
