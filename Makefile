@@ -11,10 +11,12 @@ endif
 book: $(VENV)/.installed
 	$(BIN)/osteobook build
 
+# Profiles build two at a time (each log is printed if its build fails); then the tests and the notebooks.
 test: book
-	for profile in profiles/*.yaml; do $(BIN)/osteobook build --profile $$(basename $$profile .yaml) || exit 1; done
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
-	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly _build/executed/default
+	ls profiles/*.yaml | xargs -P 2 -I{} sh -c 'name=$$(basename {} .yaml); \
+	  $(BIN)/osteobook build --profile $$name > _build/profile-$$name.log 2>&1 || { cat _build/profile-$$name.log; exit 1; }'
+	$(BIN)/python -m pytest -n 2 --dist worksteal tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly _build/executed/default
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +38,17 @@ lock:
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python scripts/benchmark.py --output benchmarks/build-times.md
+
+# Printable book for offline classroom use: the default and the student build printed to PDF (one file per page
+# and the whole book) into <html>/pdf/, linked from the course page. Re-run after every `make book`.
+.PHONY: pdf
+pdf: book
+	$(BIN)/osteobook build --profile student
+	$(BIN)/python scripts/print_pdf.py
+	$(BIN)/python scripts/print_pdf.py --variant student
+
+# Launch twins: every chapter as a plain notebook with a setup cell and this build's numbers in its text
+# (_build/launch/<chapter>.ipynb), for Binder, Colab or a download.
+.PHONY: launch
+launch: book
+	$(BIN)/python scripts/launch_notebooks.py

@@ -3,10 +3,18 @@
 Tolerance: 5e-5 (every number agrees with metafor when rounded to 4 decimals). metafor's REML stops
 at a change below 1e-5 and lme4's optimiser (behind rma.glmm) at ~1e-5, so closer agreement would test
 their stopping rules, not the method; the unit tests compare at 1e-7 with tightened convergence.
+
+Prediction intervals are compared with `predict(fit, pi.type = "riley")` (Riley's t with k − 2 df, the
+chapter's default) or metafor's default, as the results' parameters say. Kaplan–Meier landmark rates that
+enter with their reported CI are rebuilt in R from the reported estimate and interval (yi = qlogis(p),
+sei = (qlogis(upper) − qlogis(lower)) / (2 qnorm(0.975))), independently of the chapter's effective counts;
+the Freeman–Tukey and GLMM rows, which need counts, get the chapter's effective counts.
 """
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -32,12 +40,64 @@ def results() -> dict:
     return chapter_results("tki")
 
 
-def r_fit(label: str, x, n, transform: str, method: str, test: str) -> str:
-    """R lines fitting and emitting one model, as `rma` or `rma.glmm` would be called by hand."""
+# emit_fit with a chosen prediction interval (pi.type "riley" or metafor's "default")
+R_PI = r"""
+emit_fit_pi <- function(prefix, fit, ni, measure, pi.type) {
+  p <- predict(fit, pi.type = pi.type)
+  emit(prefix, list(estimate = fit$b[1], se = fit$se, ci_low = fit$ci.lb, ci_high = fit$ci.ub,
+                    pi_low = p$pi.lb, pi_high = p$pi.ub, tau2 = fit$tau2, i2 = fit$I2, k = fit$k))
+  if (inherits(fit, "rma.uni")) emit(prefix, list(q = fit$QE, q_p = fit$QEp))
+  back <- if (measure == "PFT") predict(fit, pi.type = pi.type, transf = transf.ipft.hm, targs = list(ni = ni)) else
+    predict(fit, pi.type = pi.type, transf = transf.ilogit)
+  emit(prefix, list(proportion = back$pred, proportion_ci_low = back$ci.lb, proportion_ci_high = back$ci.ub,
+                    proportion_pi_low = back$pi.lb, proportion_pi_high = back$pi.ub))
+}
+# logit effect sizes rebuilt from the reported values: counts by escalc, Kaplan-Meier rates from their CI
+logit_inputs <- function(x, n, from_ci, est, lo, hi) {
+  e <- escalc("PLO", xi = x, ni = n)
+  yi <- ifelse(from_ci, qlogis(est), e$yi)
+  vi <- ifelse(from_ci, ((qlogis(hi) - qlogis(lo)) / (2 * qnorm(0.975)))^2, e$vi)
+  list(yi = yi, vi = vi)
+}
+"""
+PI_TYPES = {"riley": "riley", "metafor": "default"}
+
+
+def run_r_long(script: str) -> dict[str, float]:
+    """`run_r` for scripts longer than Rscript's 10,000-character `-e` limit: the script is sourced from a file."""
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as handle:
+        handle.write(script)
+    try:
+        return run_r(f'source("{handle.name}")')
+    finally:
+        os.unlink(handle.name)
+
+
+def r_inputs(name: str, data: dict, keep: list[int] | None = None) -> str:
+    """R lines defining x_, n_ (the chapter's counts, effective where from a CI) and yi_, vi_ (rebuilt)."""
+    keep = list(range(len(data["events"]))) if keep is None else keep
+    pick = {key: [data[key][i] for i in keep] for key in ("events", "n", "estimate", "count_source")}
+    low = [0.5 if pd.isna(data["ci_low"][i]) else data["ci_low"][i] for i in keep]  # unused where no CI
+    high = [0.5 if pd.isna(data["ci_high"][i]) else data["ci_high"][i] for i in keep]
+    from_ci = "c(" + ", ".join("TRUE" if c == "reported CI" else "FALSE" for c in pick["count_source"]) + ")"
+    return (f"x_{name} <- {r_vector(pick['events'])}; n_{name} <- {r_vector(pick['n'])}\n"
+            f"l_{name} <- suppressWarnings(logit_inputs(x_{name}, n_{name}, {from_ci}, {r_vector(pick['estimate'])}, "
+            f"{r_vector(low)}, {r_vector(high)}))")
+
+
+def r_fit(label: str, name: str, transform: str, method: str, test: str, pi_type: str = "riley") -> str:
+    """R lines fitting and emitting one model on the inputs `name` (see `r_inputs`), as called by hand.
+
+    Logit random-effects fits use the rebuilt yi/vi; Freeman–Tukey and the GLMM use the counts.
+    """
     measure = MEASURES[transform]
-    call = (f'rma.glmm(measure="PLO", xi={r_vector(x)}, ni={r_vector(n)})' if method == "ML (GLMM)" else
-            f'rma(measure="{measure}", xi={r_vector(x)}, ni={r_vector(n)}, method="{method}", test="{test}")')
-    return f'emit_fit("{label}", {call}, {r_vector(n)}, "{measure}")'
+    if method == "ML (GLMM)":
+        call = f'suppressWarnings(rma.glmm(measure="PLO", xi=x_{name}, ni=n_{name}))'
+    elif transform == "logit":
+        call = f'rma(yi=l_{name}$yi, vi=l_{name}$vi, method="{method}", test="{test}")'
+    else:
+        call = f'suppressWarnings(rma(measure="{measure}", xi=x_{name}, ni=n_{name}, method="{method}", test="{test}"))'
+    return f'emit_fit_pi("{label}", {call}, n_{name}, "{measure}", "{PI_TYPES[pi_type]}")'
 
 
 def assert_matches(ours: dict, theirs: dict[str, float], label: str) -> None:
@@ -50,21 +110,22 @@ def assert_matches(ours: dict, theirs: dict[str, float], label: str) -> None:
 @pytest.fixture(scope="module")
 def metafor(results) -> dict[str, float]:
     """Every pooled fit the chapter reports, refitted by metafor from the chapter's own inputs."""
-    lines = []
-    for endpoint, data in results["inputs"].items():
-        for i, row in enumerate(results["methods"][endpoint]):
-            lines.append(r_fit(f"{endpoint}.method{i}", data["events"], data["n"], row["transform"], row["method"],
-                               row["test"]))
     p = results["parameters"]
-    test = "knha" if p["hartung_knapp"] else "z"
+    lines = [R_PI]
     for endpoint, data in results["inputs"].items():
-        lines.append(r_fit(f"{endpoint}.chosen", data["events"], data["n"], p["transform"], p["tau2_method"], test))
+        lines.append(r_inputs(endpoint, data))
+        for i, row in enumerate(results["methods"][endpoint]):
+            lines.append(r_fit(f"{endpoint}.method{i}", endpoint, row["transform"], row["method"], row["test"],
+                               p["prediction_interval"]))
+    test = "knha" if p["hartung_knapp"] else "z"
+    for endpoint in results["inputs"]:
+        lines.append(r_fit(f"{endpoint}.chosen", endpoint, p["transform"], p["tau2_method"], test,
+                           p["prediction_interval"]))
     focus = results["inputs"][p["endpoint"]]
     for i in range(len(focus["events"])):
-        keep = [j for j in range(len(focus["events"])) if j != i]
-        lines.append(r_fit(f"loo{i}", [focus["events"][j] for j in keep], [focus["n"][j] for j in keep],
-                           p["transform"], p["tau2_method"], test))
-    return run_r("\n".join(lines))
+        lines.append(r_inputs(f"loo{i}", focus, [j for j in range(len(focus["events"])) if j != i]))
+        lines.append(r_fit(f"loo{i}", f"loo{i}", p["transform"], p["tau2_method"], test, p["prediction_interval"]))
+    return run_r_long("\n".join(lines))
 
 
 @pytest.mark.r
@@ -92,11 +153,14 @@ def test_subgroup_test_matches_metafor(results):
     focus = pd.DataFrame(results["inputs"][p["endpoint"]])
     if p["subgroup"] != "regimen":
         pytest.skip("the inputs record the regimen only")
-    test = "knha" if p["hartung_knapp"] else "z"
-    lines = [r_fit(f"g{i}", part["events"], part["n"], p["transform"], p["tau2_method"], test)
-             for i, (_, part) in enumerate(focus.groupby("regimen", sort=True))]
-    theirs = run_r("\n".join(lines))
     groups = results["subgroups"]["fits"]
+    lines = [R_PI]
+    for i, (_, part) in enumerate(focus.groupby("regimen", sort=True)):
+        lines.append(r_inputs(f"g{i}", {key: list(part[key]) for key in part.columns}))
+        # a subgroup below three arms gets the normal interval even when Hartung-Knapp is asked for
+        lines.append(r_fit(f"g{i}", f"g{i}", p["transform"], p["tau2_method"], groups[i]["test"],
+                           p["prediction_interval"]))
+    theirs = run_r_long("\n".join(lines))
     for i, fit in enumerate(groups):
         assert_matches(fit, theirs, f"g{i}")
     between = run_r(f'emit_fit("q", rma(yi={r_vector([g["estimate"] for g in groups])}, '
@@ -106,15 +170,48 @@ def test_subgroup_test_matches_metafor(results):
 
 
 @pytest.mark.r
-def test_pooled_hazard_ratio_matches_metafor(results):
+def test_across_contrast_hazard_ratio_sensitivity_matches_metafor(results):
+    """The sensitivity pool across contrasts (never shown as a pooled effect by default) equals metafor's EE fit."""
     listed = [row for row in results["hazard_ratios"]["listed"] if row["endpoint"] == "hr_pfs" and row["ci_low"]]
     hr, low, high = ([row[key] for row in listed] for key in ("estimate", "ci_low", "ci_high"))
     theirs = run_r(f"""yi <- log({r_vector(hr)})
         sei <- (log({r_vector(high)}) - log({r_vector(low)})) / (2 * qnorm(0.975))
         emit_fit("hr", rma(yi = yi, sei = sei, method = "EE"))""")
-    ours = results["hazard_ratios"]["pooled"]["hr_pfs"]
+    ours = results["hazard_ratios"]["across_contrasts_sensitivity"]["hr_pfs: all contrasts"]
     for field in ["estimate", "se", "ci_low", "ci_high", "q"]:
         assert ours[field] == pytest.approx(theirs[f"hr.{field}"], abs=TOL), field
+
+
+def test_hazard_ratios_of_different_contrasts_are_not_pooled(results):
+    """SARC024 tests regorafenib vs placebo, OLIE lenvatinib added to chemotherapy: side by side, no pooled row."""
+    if results["parameters"]["hr_pooling"] != "by-contrast":
+        pytest.skip("this variant pools across contrasts on purpose")
+    listed = {row["arm_id"]: row for row in results["hazard_ratios"]["listed"] if row["endpoint"] == "hr_pfs"}
+    assert listed["SARC024_OS_REGORAFENIB"]["contrast"] == "regorafenib vs placebo"
+    assert listed["OLIE_LENVATINIB_IE"]["contrast"] == "lenvatinib + IE vs IE"
+    assert results["hazard_ratios"]["pooled"] == {}
+
+
+def test_hazard_ratio_p_values_from_the_reported_cis(results):
+    """Two-sided p from the CI on the log scale: SARC024's CI 0.21–0.85 gives 0.015 (the abstract prints P = .017,
+    from the unrounded model), OLIE's 0.27–1.08 gives 0.081 (its one-sided P = .04 is half of that, to rounding)."""
+    listed = {row["arm_id"]: row for row in results["hazard_ratios"]["listed"] if row["endpoint"] == "hr_pfs"}
+    for arm, (hr, low, high) in {"SARC024_OS_REGORAFENIB": (0.42, 0.21, 0.85),
+                                 "OLIE_LENVATINIB_IE": (0.54, 0.27, 1.08)}.items():
+        se = (np.log(high) - np.log(low)) / (2 * stats.norm.ppf(0.975))
+        assert listed[arm]["p"] == pytest.approx(2 * stats.norm.sf(abs(np.log(hr) / se)), rel=1e-12)
+    assert listed["SARC024_OS_REGORAFENIB"]["p"] == pytest.approx(0.017, abs=0.003)
+    assert listed["OLIE_LENVATINIB_IE"]["p"] / 2 == pytest.approx(0.04, abs=0.002)
+
+
+def test_riley_prediction_interval_is_the_default(results):
+    """Riley et al. (2011), the paper the chapter cites: t with k − 2 df. ORR: 2.1–47.4% instead of metafor's
+    default (normal quantile) 2.8–40.5%."""
+    orr = results["pooled"]["orr"]
+    assert results["parameters"]["prediction_interval"] == "riley" and orr["pi_df"] == orr["k"] - 2
+    metafor_default = next(r for r in results["sensitivity"] if r["key"] == "pi_metafor")
+    assert (round(orr["proportion_pi_low"], 3), round(orr["proportion_pi_high"], 3)) == (0.021, 0.474)
+    assert (round(metafor_default["orr_pi_lo"], 3), round(metafor_default["orr_pi_hi"], 3)) == (0.028, 0.405)
 
 
 def test_response_inputs_are_the_curated_counts(results):
@@ -129,18 +226,36 @@ def test_response_inputs_are_the_curated_counts(results):
 
 
 def test_landmark_inputs_by_hand(results):
-    """Default rule (16–18 weeks, Kaplan–Meier preferred): hand-derived counts from trial_outcomes.csv."""
+    """Default rule (16–18 weeks, Kaplan–Meier preferred, reported CIs): hand-derived inputs from trial_outcomes.csv.
+
+    A Kaplan–Meier rate with a CI enters with SE = (logit(upper) − logit(lower)) / (2 z), i.e. as the effective
+    count n_eff = 1 / (SE² p (1 − p)), p n_eff; a rate without CI as round(rate × n); a count as reported.
+    """
+    if results["parameters"]["landmark_variance"] != "reported-ci":
+        pytest.skip("this variant uses effective counts round(rate × n) throughout")
     outcomes = trials.load_outcomes().set_index("outcome_id")
+
+    def from_ci(outcome_id: str) -> tuple[float, float]:
+        p, low, high = outcomes.loc[outcome_id, ["estimate", "ci_low", "ci_high"]]
+        se = (np.log(high / (1 - high)) - np.log(low / (1 - low))) / (2 * stats.norm.ppf(0.975))
+        n_eff = 1 / (se**2 * p * (1 - p))
+        return p * n_eff, n_eff
+
     expected = {
-        "GRIGNANI2012_SORAFENIB": round(outcomes.at["G12_PFS4", "estimate"] * 35),   # 46% of 35 -> 16
-        "ITCC050_LENVATINIB": round(outcomes.at["LEN_PFS4_KM", "estimate"] * 31),     # 37.8% of 31 -> 12
-        "SARC024_OS_REGORAFENIB": round(outcomes.at["S24_REG_PFS16W", "estimate"] * 22),  # 16 weeks
-        "XIE2019_APATINIB": int(outcomes.at["XIE19_PFS4", "events"]),                 # reported 21/37
-        "ITCC050_LENVATINIB_IE": round(outcomes.at["LENIE_PFS4_KM", "estimate"] * 35),
-        "OLIE_LENVATINIB_IE": round(outcomes.at["OLIE_LENIE_PFS4", "estimate"] * 40),
+        "GRIGNANI2012_SORAFENIB": from_ci("G12_PFS4"),        # 46% (28–63%), Kaplan–Meier
+        "ITCC050_LENVATINIB": from_ci("LEN_PFS4_KM"),         # 37.8% (20.0–55.4%), Kaplan–Meier
+        "SARC024_OS_REGORAFENIB": (round(outcomes.at["S24_REG_PFS16W", "estimate"] * 22), 22),  # no CI: rate × n
+        "XIE2019_APATINIB": (int(outcomes.at["XIE19_PFS4", "events"]), 37),  # reported 21/37
+        "ITCC050_LENVATINIB_IE": from_ci("LENIE_PFS4_KM"),    # 80% (60–90%), Kaplan–Meier
+        "OLIE_LENVATINIB_IE": (round(outcomes.at["OLIE_LENIE_PFS4", "estimate"] * 40), 40),  # no CI: rate × n
     }
     inputs = results["inputs"]["pfs_landmark"]
-    assert dict(zip(inputs["arm_id"], inputs["events"], strict=False)) == expected
+    got = {arm: (x, n) for arm, x, n in zip(inputs["arm_id"], inputs["events"], inputs["n"], strict=True)}
+    assert set(got) == set(expected)
+    for arm, (x, n) in expected.items():
+        assert got[arm] == pytest.approx((x, n), rel=1e-12), arm
+    # the effective sample sizes are below the trials' own n: censoring widens a Kaplan–Meier interval
+    assert expected["GRIGNANI2012_SORAFENIB"][1] < 35 and expected["ITCC050_LENVATINIB"][1] < 31
 
 
 def test_benchmark_is_read_from_the_table(results):
@@ -150,12 +265,21 @@ def test_benchmark_is_read_from_the_table(results):
 
 
 def test_tki_alone_comparison_by_hand(results):
-    """The z-test against the benchmark, recomputed from the pooled logit estimate and 11/96."""
+    """The z-test against the benchmark as published, 12% (6–19%): logit 0.12 with the SE of its CI; the
+    sensitivity row uses the derived count 11/96 instead, and the excess uses the same representation."""
+    assert results["parameters"]["benchmark_representation"] == "published"
     row = next(r for r in results["benchmark"]["grid"]
                if r["rule"] == "16-18 weeks" and r["prefer"] == "kaplan-meier")
-    bench_logit, bench_var = np.log(11 / 85), 1 / 11 + 1 / 85
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    bench_logit = logit(0.12)
+    bench_var = ((logit(0.19) - logit(0.06)) / (2 * stats.norm.ppf(0.975))) ** 2
     z = (row["estimate"] - bench_logit) / np.sqrt(row["se"] ** 2 + bench_var)
     assert row["p"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    assert row["difference"] == pytest.approx(row["proportion"] - 0.12, abs=1e-12)
+    count = next(r for r in results["sensitivity"] if r["key"] == "bench_count")
+    z_count = (row["estimate"] - np.log(11 / 85)) / np.sqrt(row["se"] ** 2 + 1 / 11 + 1 / 85)
+    assert count["alone_p_value"] == pytest.approx(2 * stats.norm.sf(abs(z_count)), rel=1e-9)
+    assert count["alone_difference"] == pytest.approx(row["proportion"] - 11 / 96, abs=1e-12)
     assert results["tki_alone_pfs"]["arms"] == 4
     assert all(r["ci_low_above_benchmark_ci"] for r in results["benchmark"]["grid"])
 
@@ -163,9 +287,40 @@ def test_tki_alone_comparison_by_hand(results):
 def test_hazard_ratio_pool_by_hand(results):
     hr, se = np.log([0.42, 0.54]), (np.log([0.85, 1.08]) - np.log([0.21, 0.27])) / (2 * stats.norm.ppf(0.975))
     w = 1 / se**2
-    assert results["hazard_ratios"]["pooled"]["hr_pfs"]["hr"] == pytest.approx(
-        np.exp(np.sum(w * hr) / np.sum(w)), rel=1e-9)
-    assert "hr_os" not in results["hazard_ratios"]["pooled"]  # only OLIE reports an OS CI
+    across = results["hazard_ratios"]["across_contrasts_sensitivity"]
+    assert across["hr_pfs: all contrasts"]["hr"] == pytest.approx(np.exp(np.sum(w * hr) / np.sum(w)), rel=1e-9)
+    assert not any(key.startswith("hr_os") for key in across)  # only OLIE reports an OS CI
+
+
+@pytest.mark.r
+def test_sensitivity_rows_match_metafor(results):
+    """Verified-primary-only and effective-count rows refitted by metafor from the curated values."""
+    p = results["parameters"]
+    rows = {row["key"]: row for row in results["sensitivity"]}
+    evidence = trials.evidence()
+    verified = evidence.loc[(evidence["status"] == "verified") & (evidence["source_kind"] == "primary")
+                            & evidence["drug_class"].str.contains("TKI") & (evidence["endpoint"] == "orr")
+                            & evidence["events"].notna()]
+    pfs = results["inputs"]["pfs_landmark"]
+    rounded = [x if src != "reported CI" else round(est * n) for x, src, est, n in
+               zip(pfs["events"], pfs["count_source"], pfs["estimate"], pfs["reported_n"], strict=True)]
+    test = "knha" if p["hartung_knapp"] else "z"
+    theirs = run_r_long(R_PI + f"""
+        emit_fit_pi("ver", rma(measure="PLO", xi={r_vector(verified["events"])}, ni={r_vector(verified["n"])},
+                    method="{p['tau2_method']}", test="{test}"), {r_vector(verified["n"])}, "PLO", "riley")
+        emit_fit_pi("cnt", rma(measure="PLO", xi={r_vector(rounded)}, ni={r_vector(pfs["reported_n"])},
+                    method="{p['tau2_method']}", test="{test}"), {r_vector(pfs["reported_n"])}, "PLO", "riley")
+        emit_fit_pi("met", rma(measure="PLO", xi={r_vector(results["inputs"]["orr"]["events"])},
+                    ni={r_vector(results["inputs"]["orr"]["n"])}, method="{p['tau2_method']}", test="{test}"),
+                    {r_vector(results["inputs"]["orr"]["n"])}, "PLO", "default")""")
+    assert p["transform"] == "logit" and p["sources"] == "all" and p["landmark_variance"] == "reported-ci"
+    assert rows["verified"]["orr_k"] == len(verified) == 6
+    assert rows["verified"]["orr_p"] == pytest.approx(theirs["ver.proportion"], abs=TOL)
+    assert rows["verified"]["orr_pi_hi"] == pytest.approx(theirs["ver.proportion_pi_high"], abs=TOL)
+    assert rows["effective_count"]["pfs_p"] == pytest.approx(theirs["cnt.proportion"], abs=TOL)
+    assert rows["effective_count"]["pfs_lo"] == pytest.approx(theirs["cnt.proportion_ci_low"], abs=TOL)
+    assert rows["pi_metafor"]["orr_pi_lo"] == pytest.approx(theirs["met.proportion_pi_low"], abs=TOL)
+    assert rows["pi_metafor"]["orr_pi_hi"] == pytest.approx(theirs["met.proportion_pi_high"], abs=TOL)
 
 
 def test_gdsc_comparison_recomputed_from_the_matrix(results):
@@ -197,8 +352,10 @@ def test_profile_freeman_tukey_dl_matches_metafor():
         pytest.fail("profile ft_dl not built: `make test` builds every profile (osteobook build --profile ft_dl)")
     profile = chapter_results("tki", "ft_dl")
     assert (profile["parameters"]["transform"], profile["parameters"]["tau2_method"]) == ("freeman-tukey", "DL")
-    lines = [r_fit(f"{endpoint}", data["events"], data["n"], "freeman-tukey", "DL", "z")
-             for endpoint, data in profile["inputs"].items()]
-    theirs = run_r("\n".join(lines))
+    lines = [R_PI]
+    for endpoint, data in profile["inputs"].items():
+        lines += [r_inputs(endpoint, data), r_fit(endpoint, endpoint, "freeman-tukey", "DL", "z",
+                                                  profile["parameters"]["prediction_interval"])]
+    theirs = run_r_long("\n".join(lines))
     for endpoint, fit in profile["pooled"].items():
         assert_matches(fit, theirs, endpoint)

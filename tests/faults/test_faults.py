@@ -109,8 +109,6 @@ def good(tmp_path_factory) -> Path:
                   "book/references.bib": BIB, "data/registry.yaml": REGISTRY, "requirements.lock": "pinned==1\n"})
     for folder in ("cache", "markers"):
         (root / folder).mkdir()
-    if (ROOT / "_build" / "vendor").exists():  # MathJax, already fetched by the real build
-        shutil.copytree(ROOT / "_build" / "vendor", root / "_build" / "vendor")
     built = osteobook(root, "build")
     assert built.returncode == 0, built.stderr[-3000:]
     return root

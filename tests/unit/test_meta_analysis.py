@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,17 @@ DATASETS = {"heterogeneous": HETEROGENEOUS, "sparse": SPARSE, "homogeneous": HOM
 VARIANTS = list(itertools.product(ma.MEASURES, ma.TAU2_METHODS, (False, True)))
 FIELDS = ["estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "q", "q_p", "proportion",
           "proportion_ci_low", "proportion_ci_high", "proportion_pi_low", "proportion_pi_high"]
+PI_FIELDS = ["pi_low", "pi_high", "proportion_pi_low", "proportion_pi_high"]
+# Emits predict(fit, pi.type = "riley"): Riley et al.'s t quantile with k - 2 degrees of freedom.
+R_RILEY = r"""
+emit_riley <- function(prefix, fit, ni, measure = "PLO") {
+  p <- predict(fit, pi.type = "riley")
+  back <- if (measure == "PFT") predict(fit, pi.type = "riley", transf = transf.ipft.hm, targs = list(ni = ni)) else
+    predict(fit, pi.type = "riley", transf = transf.ilogit)
+  emit(prefix, list(pi_low = p$pi.lb, pi_high = p$pi.ub, proportion_pi_low = back$pi.lb,
+                    proportion_pi_high = back$pi.ub))
+}
+"""
 
 
 def test_logit_effect_sizes_by_hand():
@@ -68,6 +80,23 @@ def test_homogeneous_arms_have_no_heterogeneity(method):
     assert special.expit(fit.estimate) == pytest.approx(0.1)
 
 
+def test_riley_prediction_interval_by_hand():
+    """Riley et al. (2011): mu ± t(k − 2) × sqrt(tau² + SE²); metafor's default uses the normal quantile."""
+    yi, vi = ma.effect_sizes(*HETEROGENEOUS)
+    riley, default = ma.pool(yi, vi, "REML"), ma.pool(yi, vi, "REML", pi_type="metafor")
+    spread = np.sqrt(riley.tau2 + riley.se**2)
+    assert riley.pi_high - riley.estimate == pytest.approx(2.5705818366 * spread, rel=1e-9)  # t(0.975, 5)
+    assert default.pi_high - default.estimate == pytest.approx(1.959963984540054 * spread, rel=1e-9)
+    assert (riley.pi_df, riley.pi_type) == (5.0, "riley") and np.isnan(default.pi_df)
+    assert (riley.estimate, riley.ci_low) == (default.estimate, default.ci_low)  # only the PI changes
+
+
+def test_prediction_interval_degrees_of_freedom_never_below_one():
+    assert ma.prediction_critical(2, None, "riley") == pytest.approx((12.706204736, 1.0))
+    assert ma.prediction_critical(3, None, "riley")[1] == 1.0
+    assert np.isnan(ma.pool([0.1], [0.04]).pi_low)  # one study: no prediction interval
+
+
 def test_hartung_knapp_scales_the_standard_error_and_uses_t():
     yi, vi = ma.effect_sizes(*HETEROGENEOUS)
     plain, knha = ma.pool(yi, vi, "DL"), ma.pool(yi, vi, "DL", knha=True)
@@ -75,6 +104,30 @@ def test_hartung_knapp_scales_the_standard_error_and_uses_t():
     scale = np.sqrt(np.sum(w * (yi - plain.estimate) ** 2) / (len(yi) - 1))
     assert knha.se == pytest.approx(plain.se * scale)
     assert knha.ci_high - knha.estimate == pytest.approx(knha.se * 2.4469118511, rel=1e-9)  # t(0.975, 6)
+
+
+def test_hartung_knapp_falls_back_below_three_studies():
+    """Two studies that agree closely: HK's rescaling (1 df) would shrink the SE several-fold; the fit warns
+    and keeps the normal interval (the fallback is the z-based fit, `knha_fallback` set)."""
+    yi, vi = np.array([1.25, 1.36]), np.array([0.16, 0.16])
+    with pytest.warns(ma.HartungKnappFallback, match="k = 2"):
+        fit = ma.pool(yi, vi, "REML", knha=True)
+    plain = ma.pool(yi, vi, "REML")
+    assert fit.knha_fallback and fit.test == "z" and not plain.knha_fallback
+    assert (fit.se, fit.ci_low, fit.ci_high) == (plain.se, plain.ci_low, plain.ci_high)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ma.pool(yi, vi, "REML", knha=True, knha_min_k=2).se < plain.se  # what HK alone would do
+
+
+def test_subgroups_report_the_hartung_knapp_fallback():
+    table = pd.DataFrame({"events": HETEROGENEOUS[0], "n": HETEROGENEOUS[1], "group": list("aaaaabb")})
+    with pytest.warns(ma.HartungKnappFallback, match="subgroup"):
+        fits, between = ma.subgroup_analysis(table, "group", method="REML", knha=True)
+    assert between["knha_fallback"] == ["b"]
+    assert list(fits["test"]) == ["knha", "z"]
+    plain = ma.pool_proportions(HETEROGENEOUS[0][5:], HETEROGENEOUS[1][5:], method="REML")
+    assert fits.loc[1, "se"] == pytest.approx(plain["se"], rel=1e-12)
 
 
 def test_common_effect_is_the_inverse_variance_mean():
@@ -135,17 +188,21 @@ def test_counts_are_checked():
 
 @pytest.fixture(scope="module")
 def metafor() -> dict[str, float]:
-    """metafor's rma() for every dataset × variant (tight REML convergence) and rma.glmm() for two."""
-    lines = []
+    """metafor's rma() for every dataset × variant (tight REML convergence) and rma.glmm() for two, each with
+    metafor's default prediction interval and with `pi.type = "riley"` (prefix `riley.`)."""
+    lines = [R_RILEY]
     for name, (x, n) in DATASETS.items():
         lines.append(f"x <- {r_vector(x)}; n <- {r_vector(n)}")
         for transform, method, knha in VARIANTS:
             measure = ma.MEASURES[transform]
             test = "knha" if knha else "z"
-            lines.append(f'emit_fit("{name}.{transform}.{method}.{knha}", rma(measure="{measure}", xi=x, ni=n, '
-                         f'method="{method}", test="{test}", control=list(threshold=1e-12, maxiter=1000)), n, "{measure}")')
+            prefix = f"{name}.{transform}.{method}.{knha}"
+            lines.append(f'f <- rma(measure="{measure}", xi=x, ni=n, method="{method}", test="{test}", '
+                         f'control=list(threshold=1e-12, maxiter=1000))')
+            lines.append(f'emit_fit("{prefix}", f, n, "{measure}"); emit_riley("riley.{prefix}", f, n, "{measure}")')
         if name != "homogeneous":
-            lines.append(f'emit_fit("{name}.glmm", rma.glmm(measure="PLO", xi=x, ni=n), n, "PLO")')
+            lines.append('g <- rma.glmm(measure="PLO", xi=x, ni=n)')
+            lines.append(f'emit_fit("{name}.glmm", g, n, "PLO"); emit_riley("riley.{name}.glmm", g, n, "PLO")')
     return run_r("\n".join(lines))
 
 
@@ -153,22 +210,29 @@ def metafor() -> dict[str, float]:
 @pytest.mark.parametrize("dataset", DATASETS)
 @pytest.mark.parametrize("transform, method, knha", VARIANTS)
 def test_rma_agrees_with_metafor(metafor, dataset, transform, method, knha):
-    ours = ma.pool_proportions(*DATASETS[dataset], transform, method, knha)
+    """Every field with metafor's default prediction interval; the Riley interval with pi.type = "riley"."""
+    ours = ma.pool_proportions(*DATASETS[dataset], transform, method, knha, pi_type="metafor")
     prefix = f"{dataset}.{transform}.{method}.{knha}"
     for field in FIELDS:
         assert ours[field] == pytest.approx(metafor[f"{prefix}.{field}"], abs=1e-7), field
     assert ours["i2"] / 100 == pytest.approx(metafor[f"{prefix}.i2"] / 100, abs=1e-7)
+    riley = ma.pool_proportions(*DATASETS[dataset], transform, method, knha)
+    for field in PI_FIELDS:
+        assert riley[field] == pytest.approx(metafor[f"riley.{prefix}.{field}"], abs=1e-7), field
 
 
 @pytest.mark.r
 @pytest.mark.parametrize("dataset", ["heterogeneous", "sparse"])
 def test_glmm_agrees_with_metafor(metafor, dataset):
     """ML by 7-point adaptive quadrature, as lme4 (via rma.glmm); lme4's optimiser stops at ~1e-5."""
-    ours = ma.pool_proportions(*DATASETS[dataset], "logit", "GLMM")
+    ours = ma.pool_proportions(*DATASETS[dataset], "logit", "GLMM", pi_type="metafor")
     for field in ["estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "proportion",
                   "proportion_ci_low", "proportion_ci_high"]:
         assert ours[field] == pytest.approx(metafor[f"{dataset}.glmm.{field}"], abs=5e-5), field
     assert ours["i2"] / 100 == pytest.approx(metafor[f"{dataset}.glmm.i2"] / 100, abs=5e-5)
+    riley = ma.pool_proportions(*DATASETS[dataset], "logit", "GLMM")
+    for field in PI_FIELDS:
+        assert riley[field] == pytest.approx(metafor[f"riley.{dataset}.glmm.{field}"], abs=5e-5), field
 
 
 @pytest.mark.r

@@ -50,7 +50,9 @@ def test_compare_lines_by_hand():
     assert result["rank_biserial"] == pytest.approx(0.5)
     differences = [g - o for g in (5.0, 2.5) for o in (1, 2, 3, 4)]
     assert result["hodges_lehmann"] == pytest.approx(np.median(differences))
-    assert result["p"] == pytest.approx(stats.mannwhitneyu([5.0, 2.5], [1, 2, 3, 4], method="asymptotic").pvalue)
+    # small untied groups: the exact permutation p-value (as R's wilcox.test), not the normal approximation
+    assert result["p_method"] == "exact"
+    assert result["p"] == pytest.approx(stats.mannwhitneyu([5.0, 2.5], [1, 2, 3, 4], method="exact").pvalue)
 
 
 def test_compare_drugs_skips_drugs_with_too_few_group_lines():

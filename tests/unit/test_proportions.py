@@ -51,3 +51,31 @@ def test_bad_counts_and_method_are_refused():
         proportion_ci(5, 4)
     with pytest.raises(ValueError, match="'ci_method' = 'bayes' is not allowed"):
         proportion_ci(1, 4, "bayes")
+
+
+def test_logit_se_from_a_reported_interval_by_hand():
+    """Grignani 2012: 46% (95% CI 28–63%), Kaplan–Meier. SE = (logit 0.63 − logit 0.28) / (2 × 1.96)."""
+    from osteobook.stats.proportions import effective_count, logit_se_from_ci
+    se = (math.log(0.63 / 0.37) - math.log(0.28 / 0.72)) / (2 * 1.959963984540054)
+    assert float(logit_se_from_ci(0.46, 0.28, 0.63)) == pytest.approx(se, rel=1e-12)
+    x, n = effective_count(0.46, 0.28, 0.63)
+    assert float(x / n) == pytest.approx(0.46) and 1 / float(x) + 1 / float(n - x) == pytest.approx(se**2)
+    assert float(n) < 35  # censoring: the interval is wider than 16/35's
+    assert np.isnan(logit_se_from_ci(0.0, 0.0, 0.26)) and np.isnan(logit_se_from_ci(0.5, 0.1, 1.0))
+
+
+@pytest.mark.r
+def test_pooling_effective_counts_is_pooling_rates_with_their_reported_cis():
+    """On the logit scale, pool_proportions on effective counts equals metafor's rma(yi = qlogis(p), sei = SE)."""
+    from osteobook.stats.meta_analysis import pool_proportions
+    from osteobook.stats.proportions import effective_count
+    from tests.r_reference import r_vector, run_r
+    p, low, high = [0.46, 0.378, 0.8], [0.28, 0.2, 0.6], [0.63, 0.554, 0.9]
+    x, n = effective_count(p, low, high)
+    ours = pool_proportions(x, n)
+    theirs = run_r(f"""
+        sei <- (qlogis({r_vector(high)}) - qlogis({r_vector(low)})) / (2 * qnorm(0.975))
+        f <- rma(yi = qlogis({r_vector(p)}), sei = sei, method = "REML", control = list(threshold = 1e-12))
+        emit("f", list(b = f$b[1], se = f$se, tau2 = f$tau2))""")
+    assert (ours["estimate"], ours["se"], ours["tau2"]) == pytest.approx(
+        (theirs["f.b"], theirs["f.se"], theirs["f.tau2"]), abs=1e-7)

@@ -54,6 +54,31 @@ def test_kaplan_meier_preference_and_effective_counts(evidence):
     assert table.at["B", "regimen"] == "TKI combination"
 
 
+def test_reported_ci_gives_the_effective_count(evidence):
+    """A Kaplan–Meier rate with a CI enters with SE = (logit(hi) − logit(lo)) / (2z): events and n are then the
+    effective counts, whose logit variance is that SE²; without a CI the rate stays round(rate × n)."""
+    ci = evidence.copy()
+    ci.loc[0, ["ci_low", "ci_high", "ci_level"]] = [0.28, 0.63, 0.95]
+    table = te.landmark_table(ci, "16-18 weeks", "kaplan-meier", "reported-ci").set_index("arm_id")
+    se = (np.log(0.63 / 0.37) - np.log(0.28 / 0.72)) / (2 * 1.959963984540054)
+    assert table.at["A", "count_source"] == "reported CI"
+    _, vi = ma.effect_sizes([table.at["A", "events"]], [table.at["A", "n"]])
+    assert vi[0] == pytest.approx(se**2)
+    assert table.at["A", "events"] / table.at["A", "n"] == pytest.approx(0.45)
+    assert (table.at["A", "proportion"], table.at["A", "ci_low"], table.at["A", "ci_high"]) == (0.45, 0.28, 0.63)
+    assert table.at["B", "count_source"] == "estimate × n" and table.at["B", "events"] == round(0.62 * 20)
+    old = te.landmark_table(ci, "16-18 weeks", "kaplan-meier", "effective-count").set_index("arm_id")
+    assert old.at["A", "events"] == round(0.45 * 30) and old.at["A", "count_source"] == "estimate × n"
+
+
+def test_clinical_benefit_is_never_a_landmark_pfs(evidence):
+    rows = pd.concat([evidence, pd.DataFrame([arm("E", "TKI", "pfs_landmark", 18.0, "crude", 0, 12, 0.0)])])
+    rows.loc[rows["arm_id"] == "E", "landmark_label"] = "18 weeks (clinical benefit: CR+PR+SD)"
+    rows["events"] = rows["events"].astype("Int64")
+    assert "E" not in set(te.landmark_table(rows, "16-18 weeks")["arm_id"])
+    assert "E" not in set(landmarks.near_landmark(rows.assign(rate=0.1, low=0.0, high=0.2), 17.4, 2.0)["arm_id"])
+
+
 def test_binomial_preference_uses_the_reported_count(evidence):
     table = te.landmark_table(evidence, "16-18 weeks", "binomial").set_index("arm_id")
     assert table.at["A", "events"] == 10 and table.at["A", "count_source"] == "reported count"
@@ -72,14 +97,21 @@ def test_unknown_rule_is_refused(evidence):
 
 
 def test_benchmark_comparison_by_hand():
+    """Published representation (default): logit(0.12) with the SE of its CI; count: 11/96 throughout."""
     benchmark = pd.Series({"events": 11, "n": 96, "estimate": 0.12, "ci_low": 0.06, "ci_high": 0.19})
     pooled = ma.pool_proportions([20, 25], [40, 50])
     result = benchmark_tests.pooled_versus(pooled, benchmark, "logit")
-    bench_y, bench_v = ma.effect_sizes([11], [96])
-    z = (pooled["estimate"] - bench_y[0]) / (pooled["se"] ** 2 + bench_v[0]) ** 0.5
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    bench_v = ((logit(0.19) - logit(0.06)) / (2 * 1.959963984540054)) ** 2
+    z = (pooled["estimate"] - logit(0.12)) / (pooled["se"] ** 2 + bench_v) ** 0.5
     assert result["z"] == pytest.approx(z)
     assert result["difference"] == pytest.approx(pooled["proportion"] - 0.12)
     assert result["ci_low_above_benchmark_ci"]
+    count = benchmark_tests.pooled_versus(pooled, benchmark, "logit", "count")
+    bench_y, bench_v = ma.effect_sizes([11], [96])
+    z = (pooled["estimate"] - bench_y[0]) / (pooled["se"] ** 2 + bench_v[0]) ** 0.5
+    assert count["z"] == pytest.approx(z)
+    assert count["difference"] == pytest.approx(pooled["proportion"] - 11 / 96)
 
 
 def test_forest_plot_lists_every_arm(evidence):

@@ -74,6 +74,7 @@ def input_key(job: Job) -> str:
     digest = hashlib.sha256()
     digest.update(job.chapter.source.read_bytes())
     digest.update(json.dumps(job.parameters, sort_keys=True).encode())
+    digest.update(job.chapter.source.with_name(f"{job.chapter.name}.params.yaml").read_bytes())  # labels, help
     known = registry.entries()
     for name in job.chapter.data:
         digest.update(f"{name}={known[name].sha256}".encode())
@@ -185,7 +186,7 @@ def run(job: Job) -> float:
             raise ChapterFailed(f"chapter {job.chapter.name!r} ran but did not write its results file "
                                 "(save_results(results_path, ...)); the previous good output was kept")
         save_results(scratch / "results.json", {**load_results(scratch / "results.json"), "parameters": job.parameters})
-        _hide_injected_parameters(scratch / "executed.ipynb")
+        _hide_injected_parameters(scratch / "executed.ipynb", job)
         (scratch / "key").write_text(input_key(job))
         job.key_file.unlink(missing_ok=True)  # an interruption between the renames below leaves no valid key
         (scratch / "results.json").replace(job.results)
@@ -199,9 +200,10 @@ def run(job: Job) -> float:
     return time.perf_counter() - start
 
 
-def _hide_injected_parameters(path: Path) -> None:
+def _hide_injected_parameters(path: Path, job: Job | None = None) -> None:
     """The cell papermill injects (values and the internal results path) is build plumbing, not for the page;
-    the values are recorded in the results file and on the Reproduce page."""
+    the values are recorded in the results file and on the Reproduce page, and (given the job) shown to
+    readers in a "Parameters of this page" box under the chapter's title."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
@@ -209,7 +211,67 @@ def _hide_injected_parameters(path: Path) -> None:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
+    title = next((cell for cell in notebook.cells if cell.cell_type == "markdown"
+                  and re.search(r"^# ", cell.source, re.MULTILINE)), None)
+    papermill_meta = notebook.metadata.get("papermill", {})
+    if job is not None and not isinstance(papermill_meta.get("input_path"), (str, type(None))):
+        # papermill records an in-memory input notebook as a second copy of the whole chapter: name its file instead
+        source = job.chapter.source
+        papermill_meta["input_path"] = str(source.relative_to(ROOT) if source.is_relative_to(ROOT) else source.name)
+    if job is not None and title is not None:
+        title.source = re.sub(r"^(# .*\n?)", lambda match: match.group(1).rstrip("\n") + "\n\n"
+                              + parameters_box(job.chapter, job.parameters) + "\n",
+                              title.source, count=1, flags=re.MULTILINE)
     nbformat.write(notebook, path)
+
+
+def parameters_box(chapter: Chapter, parameters: dict[str, Any]) -> str:
+    """A collapsed admonition listing the values the page was built with (with the spec's labels and help),
+    and the commands that change them."""
+    defaults = chapter.defaults()
+    rows = []
+    for key, value in parameters.items():
+        label = chapter.label(key, value) if "choices" in chapter.parameters.get(key, {}) else str(value)
+        shown = f"`{_cli_value(value)}`" + (f": {label}" if label != str(value) else "")
+        if value != defaults.get(key):
+            shown += f"; default `{_cli_value(defaults[key])}`"
+        help_text = str(chapter.parameters.get(key, {}).get("help", "")).replace("|", "\\|")
+        rows.append(f"| `{key}` | {shown} | {help_text} |")
+    name, value = _example_change(chapter, parameters)
+    return "\n".join([
+        ":::{admonition} Parameters of this page",
+        ":class: dropdown parameters-box",
+        "",
+        "This page was computed with these values"
+        + (" (the defaults)." if parameters == defaults else "; values that differ from the defaults say so."),
+        "",
+        "| parameter | value | what it sets |",
+        "|---|---|---|",
+        *rows,
+        "",
+        f"To change one, re-run the chapter: `osteobook run {chapter.name} -p {name} {value}` (add `-p` once per "
+        f"value), or build a whole variant book in which every chapter that declares the parameter uses it: "
+        f"`osteobook build -p {name} {value}`. In Jupyter, edit the first code cell (tagged `parameters`). "
+        f"Allowed values are listed in `notebooks/{chapter.name}.params.yaml`.",
+        ":::",
+    ])
+
+
+def _cli_value(value: Any) -> str:
+    """A value as it is typed after `-p name` (YAML): true, 17.4, exact, [0.0, 0.01]."""
+    import yaml
+
+    text = yaml.safe_dump([value], default_flow_style=True, allow_unicode=True).strip()[1:-1]
+    return f'"{text}"' if " " in text and not text.startswith("[") else text
+
+
+def _example_change(chapter: Chapter, parameters: dict[str, Any]) -> tuple[str, str]:
+    """A parameter of the chapter and another allowed value for it, for the box's example command."""
+    for key, spec in chapter.parameters.items():
+        others = [choice for choice in spec.get("choices", []) if choice != parameters.get(key)]
+        if key not in ("seed", "include_unverified") and others:
+            return key, _cli_value(others[0])
+    return "seed", "1"
 
 
 def reuse_default(job: Job) -> bool:

@@ -30,6 +30,7 @@ from ..errors import ParameterError
 from ..paths import NOTEBOOKS, PROFILES
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
+BOOK_KEY = "book"  # reserved in profiles (Jupyter Book configuration), so no chapter may take this name
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Chapter:
 
 
 def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
+    if name == BOOK_KEY:
+        raise ParameterError(f"{BOOK_KEY!r} is reserved (a profile's Jupyter Book configuration): "
+                             "it cannot be a chapter name")
     spec_file = folder / f"{name}.params.yaml"
     if not spec_file.exists():
         raise ParameterError(f"no chapter {name!r}: {spec_file} is missing; chapters: {', '.join(chapter_names(folder))}")
@@ -154,12 +158,43 @@ def check_name(kind: str, name: str) -> str:
 
 
 def load_profile(name: str, folder: Path = PROFILES) -> dict[str, dict[str, Any]]:
-    """A named profile: `{chapter: {parameter: value}}`, validated against every chapter's spec."""
+    """A named profile: `{chapter: {parameter: value}}`, validated against every chapter's spec.
+
+    The reserved key `book` holds Jupyter Book configuration that is deep-merged into the staged
+    `_config.yml` (e.g. `book: {sphinx: {config: {hide_solutions: true}}}` for a student build).
+    """
     path = folder / f"{check_name('profile', name)}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in folder.glob("*.yaml"))
         raise ParameterError(f"no profile {name!r} in {folder}; profiles: {', '.join(known)}")
     profile = read_yaml(path) or {}
-    for chapter_name, overrides in profile.items():
-        resolve(load_chapter(chapter_name), overrides or {})
+    if not isinstance(profile, dict) or not isinstance(profile.get(BOOK_KEY, {}), dict):
+        raise ParameterError(f"{path}: a profile maps chapter names to {{parameter: value}} and '{BOOK_KEY}' to "
+                             "Jupyter Book configuration (a mapping merged into _config.yml)")
+    for chapter_name, overrides in chapter_overrides(profile).items():
+        resolve(load_chapter(chapter_name), overrides)
     return profile
+
+
+def chapter_overrides(profile: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The `{chapter: {parameter: value}}` part of a profile (without its `book` configuration)."""
+    return {name: overrides or {} for name, overrides in profile.items() if name != BOOK_KEY}
+
+
+def book_config(profile: dict[str, Any]) -> dict[str, Any]:
+    """The Jupyter Book configuration a profile merges into `_config.yml` (empty if none)."""
+    return profile.get(BOOK_KEY) or {}
+
+
+def broadcast(overrides: dict[str, Any], chapters: list[Chapter]) -> dict[str, dict[str, Any]]:
+    """`osteobook build -p name value`: each value goes to every chapter that declares `name`, validated there.
+
+    A name that no chapter of the build declares is an error naming the parameters that exist.
+    """
+    for key in overrides:
+        if not any(key in chapter.parameters for chapter in chapters):
+            known = sorted({name for chapter in chapters for name in chapter.parameters})
+            raise ParameterError(f"no chapter in this build declares parameter {key!r}; parameters: {', '.join(known)}")
+    return {chapter.name: {key: check_value(chapter, key, value) for key, value in overrides.items()
+                           if key in chapter.parameters}
+            for chapter in chapters if any(key in chapter.parameters for key in overrides)}

@@ -7,26 +7,23 @@ only what changed.
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
+import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
-import pooch
 import yaml
 
 from ..datasets import registry
 from ..errors import OsteobookError
 from ..paths import BUILD, BUILD_ROOT, ROOT, variant_dir
-from .params import Chapter, load_chapter
+from .params import Chapter, book_config, load_chapter
 
 LOCK_FILE = ROOT / "requirements.lock"
-# MathJax is served with the book so that math renders offline too (else the theme loads it from a CDN).
-MATHJAX_URL = "https://registry.npmjs.org/mathjax/-/mathjax-3.2.2.tgz"
-MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
-MATHJAX_FILES = ("package/es5/tex-mml-chtml.js", "package/es5/output/chtml/fonts/woff-v2/")
 
 
 def output_root(variant: str) -> Path:
@@ -45,15 +42,14 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
     """
     target = variant_dir("stage", variant)
     chapters = sorted((load_chapter(name) for name in executed), key=lambda chapter: chapter.order)
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config = deep_merge(yaml.safe_load((ROOT / "_config.yml").read_text()), book_config(profile or {}))
     config["bibtex_bibfiles"] = list(dict.fromkeys(
         [*config["bibtex_bibfiles"], *(bib for chapter in chapters for bib in chapter.bibliography)]))
     if variant != "default":
         config["title"] = f"{config['title']} (profile: {variant})"
-        config["html"]["announcement"] = (f"Alternate build from profile <code>{variant}</code>: "
+        config["html"]["announcement"] = (f"Alternate build <code>{variant}</code>: "
                                           "see <em>Reproduce this book</em> for its parameters.")
-    if _vendor_mathjax(target / "book" / "_static" / "mathjax"):
-        config["sphinx"]["config"]["mathjax_path"] = "mathjax/es5/tex-mml-chtml.js"
+    hide_solutions = bool(config.get("sphinx", {}).get("config", {}).get("hide_solutions"))
     changed = [
         _write_if_changed(target / "_config.yml", yaml.safe_dump(config, sort_keys=False)),
         _write_if_changed(target / "_toc.yml", yaml.safe_dump(toc_for(chapters), sort_keys=False)),
@@ -61,28 +57,60 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
           for source in (ROOT / "book").rglob("*") if source.is_file() and source.suffix != ".bib"),
         *(_write_if_changed(target / source.relative_to(ROOT), without_notes(source.read_text()))
           for source in (ROOT / "book").rglob("*.bib")),
-        *(_copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb") for name, notebook in executed.items()),
+        *(_write_if_changed(target / "notebooks" / f"{name}.ipynb", without_solutions(notebook.read_text()))
+          if hide_solutions else _copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb")
+          for name, notebook in executed.items()),
         _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {})),
     ]
     return target, any(changed)
 
 
-def _vendor_mathjax(target: Path) -> bool:
-    """Copy MathJax's browser bundle and fonts into the staged static folder; False if unavailable."""
-    if (target / "es5" / "tex-mml-chtml.js").exists():
-        return True
-    try:
-        archive = pooch.retrieve(MATHJAX_URL, known_hash=f"sha256:{MATHJAX_SHA256}",
-                                 path=BUILD / "vendor", progressbar=False)
-    except Exception as err:  # offline: the theme's CDN copy is used instead
-        print(f"MathJax not vendored ({type(err).__name__}); pages will load it from a CDN", file=sys.stderr)
-        return False
-    with tarfile.open(archive) as bundle:
-        for member in bundle.getmembers():
-            if member.isfile() and member.name.startswith(MATHJAX_FILES):
-                member.name = member.name.removeprefix("package/")
-                bundle.extract(member, target, filter="data")
-    return True
+def deep_merge(base: dict, extra: dict) -> dict:
+    """`base` updated with `extra`, mappings merged key by key (a profile's `book:` into `_config.yml`)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = deep_merge(merged[key], value) if both else value
+    return merged
+
+
+SOLUTION_START = re.compile(r"^\s*(:{3,}|`{3,})\{solution-start\}")
+SOLUTION_END = re.compile(r"^\s*(:{3,}|`{3,})\{solution-end\}")
+
+
+def without_solutions(notebook_json: str) -> str:
+    """The notebook without its gated solutions (`solution-start` … `solution-end`, code cells included).
+
+    A build with `hide_solutions` stages these, so neither its pages nor its downloadable `.ipynb`
+    sources carry a solution.
+    """
+    import nbformat
+
+    notebook = nbformat.reads(notebook_json, as_version=4)
+    cells, inside, end_fence = [], False, None
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            if not inside:
+                cells.append(cell)
+            continue
+        kept = []
+        for line in cell.source.splitlines(keepends=True):
+            if not inside and SOLUTION_START.match(line):
+                inside = True
+            elif inside and end_fence is None and SOLUTION_END.match(line):
+                end_fence = SOLUTION_END.match(line).group(1)
+            elif inside and end_fence is not None and line.strip() == end_fence:
+                inside, end_fence = False, None
+            elif not inside:
+                kept.append(line)
+        cell.source = "".join(kept)
+        if cell.source.strip():
+            cells.append(cell)
+    notebook.cells = cells
+    papermill_meta = notebook.metadata.get("papermill", {})
+    if not isinstance(papermill_meta.get("input_path"), (str, type(None))):  # a whole copy of the source
+        papermill_meta.pop("input_path")
+    return nbformat.writes(notebook)
 
 
 def without_notes(bibtex: str) -> str:
@@ -154,6 +182,7 @@ def reproduce_page(variant: str, profile: dict) -> str:
                      for e in registry.entries().values())
     pins = [line for line in LOCK_FILE.read_text().splitlines() if line and not line.startswith("#")]
     overrides = yaml.safe_dump(profile, sort_keys=True).strip() if profile else "(defaults of every chapter)"
+    stamp = build_stamp()
     return f"""# Reproduce this book
 
 This page is generated at build time from `data/registry.yaml` and `requirements.lock`.
@@ -173,12 +202,21 @@ Run one chapter with other parameters, or a whole alternate book from a profile:
 
 ```bash
 osteobook run evidence -p ci_method wilson
-osteobook build --profile ft_dl   # into _build/profiles/ft_dl/_build/html
+osteobook build --profile ft_dl                # into _build/profiles/ft_dl/_build/html
+osteobook build --profile student              # exercises without solutions (instructor: solutions and notes)
+osteobook build -p include_unverified true     # a one-off variant: the value goes to every chapter declaring it
 ```
 
 ## This build
 
-Variant: **{variant}**. Parameter overrides:
+| stamp | value |
+|---|---|
+| commit | `{stamp["commit"]}`{" (with uncommitted changes)" if stamp["uncommitted"] else ""} |
+| commit date | {stamp["commit_date"]} |
+| built on | {stamp["built"]} |
+| `requirements.lock` sha256 | `{stamp["lock_sha256"]}` |
+
+Variant: **{variant}**. Parameter overrides (and, under `book`, the Jupyter Book configuration of the build):
 
 ```yaml
 {overrides}
@@ -200,6 +238,32 @@ Every file is downloaded from a pinned commit and checked against its sha256 bef
 {chr(10).join(pins)}
 ```
 """
+
+
+def build_stamp() -> dict[str, str | bool]:
+    """What the book was built from: the commit (noting uncommitted changes), its date, the build date and the
+    lock file's sha256. The build date is a day (UTC; `$SOURCE_DATE_EPOCH` when set), so rebuilding the same
+    sources on the same day gives the same page."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=20,
+                                  check=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    built = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch
+             else datetime.datetime.now(datetime.UTC))
+    return {
+        "commit": commit or "unknown (not a git checkout)",
+        "uncommitted": bool(dirty),
+        "commit_date": git("log", "-1", "--format=%cs") or "unknown",
+        "built": built.date().isoformat(),
+        "lock_sha256": hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest(),
+    }
 
 
 def _copy_if_changed(source: Path, target: Path) -> bool:

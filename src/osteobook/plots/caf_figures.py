@@ -41,8 +41,9 @@ def with_q(table: pd.DataFrame, label: str = "term") -> pd.DataFrame:
 
 
 def target_survival(km: dict, logrank_p: float, split_rule: str, explore: pd.DataFrame) -> plt.Figure:
-    """Kaplan–Meier curves of the high and low groups over a forest plot of every cell type's hazard ratio."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 9), gridspec_kw={"height_ratios": [1.3, 1]})
+    """Kaplan–Meier curves of the high and low groups, with the numbers at risk under them, over a forest plot of
+    every cell type's hazard ratio."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 9.8), gridspec_kw={"height_ratios": [1.3, 1]})
     plot_km(top, km, {"low": PALETTE[0], "high": PALETTE[3]})
     top.set_xlabel("time since diagnosis (years)")
     top.set_ylabel("overall survival (probability)")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats.drug_response import drug_label
-from .style import PALETTE
+from .style import PALETTE, plain_log_ticks
 
 
 def response_figure(response: pd.DataFrame, drugs: list[str], group: set[int] | frozenset[int], seed: int,
@@ -31,6 +31,7 @@ def response_figure(response: pd.DataFrame, drugs: list[str], group: set[int] | 
     top = ax.secondary_xaxis("top", functions=(np.exp, np.log))
     top.set_xlabel("IC50 (µM, log scale)")
     top.set_xscale("log")
+    plain_log_ticks(top.xaxis)
     ax.scatter([], [], marker="s", color="0.45", label="all other GDSC2 lines (box: quartiles)")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.16), ncol=2)
     return fig

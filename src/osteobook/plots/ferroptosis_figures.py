@@ -14,7 +14,7 @@ def response_figure(score: pd.Series, response: pd.Series, per_gene: pd.DataFram
                     order: tuple[str, str] = ("GOOD", "POOR")) -> plt.Figure:
     """**a** the score per tumour by response group (swarm, bar at the mean); **b** Hedges' g with its 95% CI
     per gene (`per_gene`: hedges_g, g_ci_low, g_ci_high, p, p_holm; one row per gene, top to bottom)."""
-    fig, (ax, ax_g) = plt.subplots(1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [1, 1.3]})
+    fig, (ax, ax_g) = plt.subplots(1, 2, figsize=(8, 5.2), gridspec_kw={"width_ratios": [1, 1.3]})
     frame = pd.DataFrame({"score": score, "response": response})
     sns.swarmplot(frame, x="response", y="score", hue="response", order=list(order), hue_order=list(order),
                   palette=[PALETTE[0], PALETTE[3]], size=6, alpha=0.8, legend=False, ax=ax)

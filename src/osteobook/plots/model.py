@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .style import PALETTE
+from .style import PALETTE, plain_log_ticks
 
 BISTABLE = "#F0E442"
 
@@ -20,6 +20,7 @@ def plot_steady_states(ax: Axes, curve: pd.DataFrame, folds: dict[str, float], c
                 ls="-" if stable[idx[0]] else "--")
     ax.axvspan(folds["onset"], folds["collapse"], color=BISTABLE, alpha=0.25, lw=0)
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     ax.set_xlabel("Erastin (µM)")
     ax.set_ylabel("Steady-state ROS (A.U.)")
 
@@ -72,6 +73,7 @@ def caf_figure(curves: pd.DataFrame, scenario: str, levels: list[float], erastin
         if a <= caf_max:
             ax.axhline(a, color="0.35", lw=0.6, ls=":")
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     ax.set_yscale("symlog", linthresh=0.01, linscale=0.6)  # stretches the small supports where thresholds move most
     ticks = [t for t in [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5] if t <= caf_max]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])

@@ -7,14 +7,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import NullFormatter, PercentFormatter
 
-from .style import PALETTE
+from .style import PALETTE, wrap
 
 
 def match_quality(join: pd.DataFrame) -> plt.Figure:
     """Each biopsy's best and second-best Spearman correlation with a GSM column, biopsies sorted by the best."""
     rows = join.sort_values("r_best").reset_index(drop=True)
     x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     ax.vlines(x, rows["r_second"], rows["r_best"], color="0.75", lw=1)
     ax.scatter(x, rows["r_best"], s=18, color=PALETTE[0], zorder=3, label="best-matching GSM column")
     ax.scatter(x, rows["r_second"], s=18, color=PALETTE[1], marker="s", zorder=3, label="second-best GSM column")
@@ -34,7 +34,7 @@ def landmark_figure(rows: pd.DataFrame, benchmark: tuple[float, float, float], i
     low, high).
     """
     estimate, low, high = benchmark
-    fig, ax = plt.subplots(figsize=(8, 0.7 * max(len(rows), 1) + 1.9))
+    fig, ax = plt.subplots(figsize=(8, 0.7 * max(len(rows), 1) + 1.9), layout="constrained")
     ax.axvspan(low, high, color=PALETTE[1], alpha=0.22, lw=0, label=f"{benchmark_label} (95% CI)")
     ax.axvline(estimate, color=PALETTE[1], lw=2)
     ax.axvline(estimate + important_gain, color=PALETTE[3], ls="--", lw=1.5,
@@ -55,7 +55,7 @@ def hazard_forest(rows: pd.DataFrame) -> plt.Figure:
     """Hazard ratios per SD (95% CI, log axis), one group of rows per score and one colour per model."""
     models = list(dict.fromkeys(rows["model"]))
     labels = list(dict.fromkeys(rows["label"]))
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6))
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6), layout="constrained")
     step, ticks = 1.0 / (len(models) + 1), []
     for i, label in enumerate(labels):
         ticks.append(len(labels) - 1 - i)
@@ -89,7 +89,7 @@ def response_strip(rows: pd.DataFrame, seed: int) -> plt.Figure:
     rng = np.random.default_rng(seed)
     order = ["GOOD", "POOR"]
     scores = list(dict.fromkeys(rows["score"]))
-    fig, ax = plt.subplots(figsize=(8, 1.1 * len(scores) + 1.4))
+    fig, ax = plt.subplots(figsize=(8, 1.1 * len(scores) + 1.4), layout="constrained")
     sns.boxplot(data=rows, x="value", y="score", hue="response", hue_order=order, order=scores, showfliers=False,
                 fill=False, palette=PALETTE[:2], linewidth=1, width=0.6, ax=ax, legend=False)
     for i, score in enumerate(scores):
@@ -114,7 +114,7 @@ def percentile_figure(rows: pd.DataFrame, seed: int) -> plt.Figure:
     order = list(dict.fromkeys(rows["label"]))
     classes = list(dict.fromkeys(rows["drug_class"]))
     colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(classes)}
-    fig, ax = plt.subplots(figsize=(8, 0.38 * len(order) + 1.8))
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(order) + 1.8), layout="constrained")
     for i, label in enumerate(order):
         part = rows.loc[rows["label"] == label]
         cls = part["drug_class"].iloc[0]
@@ -125,8 +125,9 @@ def percentile_figure(rows: pd.DataFrame, seed: int) -> plt.Figure:
     ax.set_yticks(range(len(order)), order)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
-    ax.set_xlabel("percentile of the osteosarcoma line among all screened lines (0 = most sensitive; bar = median)")
+    ax.set_xlabel(wrap("percentile of the osteosarcoma line among all screened lines (0 = most sensitive; "
+                       "bar = median)", 60))
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8.5)
+    ax.legend(unique.values(), unique.keys(), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=9)
     return fig

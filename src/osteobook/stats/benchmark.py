@@ -1,11 +1,24 @@
-"""Comparing trial arms with a historical benchmark: per arm, and a pooled rate with a z-test."""
+"""Comparing trial arms with a historical benchmark: per arm, and a pooled rate with a z-test.
+
+A benchmark is represented one way throughout: by default its published estimate and 95% CI (the numbers
+the text quotes), with the standard error recovered from the CI on the logit scale; the derived count
+(events/n) is the named alternative (`BENCHMARK_REPRESENTATIONS`), so that a sensitivity analysis can
+show what the choice changes.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import check_choice
 from .meta_analysis import effect_sizes
+from .proportions import effective_count
+
+BENCHMARK_REPRESENTATIONS = {
+    "published": "published estimate and 95% CI (standard error from the CI, logit scale)",
+    "count": "derived count events / n",
+}
 
 
 def arm_flags(rows: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
@@ -14,14 +27,41 @@ def arm_flags(rows: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
     return rows.assign(above_upper=rows["rate"] > upper, ci_above_upper=rows["low"] > upper)
 
 
-def pooled_versus(pooled: dict, benchmark: pd.Series, transform: str) -> dict[str, float]:
+def benchmark_rate(benchmark: pd.Series, representation: str = "published") -> float:
+    """The benchmark's rate as the chosen representation states it (published estimate, or events/n)."""
+    check_choice("benchmark representation", representation, BENCHMARK_REPRESENTATIONS)
+    if representation == "count":
+        return float(benchmark["events"]) / float(benchmark["n"])
+    return float(benchmark["estimate"])
+
+
+def benchmark_effect(benchmark: pd.Series, transform: str, representation: str = "published") -> tuple[float, float]:
+    """The benchmark on the analysis scale: effect size and its variance.
+
+    'published': the effective count whose logit and logit variance are the published estimate and its
+    CI's (`proportions.effective_count`), transformed like the arms; 'count': the derived events/n.
+    """
+    check_choice("benchmark representation", representation, BENCHMARK_REPRESENTATIONS)
+    if representation == "count":
+        x, n = float(benchmark["events"]), float(benchmark["n"])
+    else:
+        level = float(benchmark.get("ci_level", 0.95)) if pd.notna(benchmark.get("ci_level", 0.95)) else 0.95
+        x, n = (float(v) for v in effective_count(benchmark["estimate"], benchmark["ci_low"], benchmark["ci_high"],
+                                                  level))
+    y, v = effect_sizes([x], [n], transform)
+    return float(y[0]), float(v[0])
+
+
+def pooled_versus(pooled: dict, benchmark: pd.Series, transform: str,
+                  representation: str = "published") -> dict[str, float]:
     """Pooled rate minus the benchmark rate, with a z-test on the transformed scale.
 
-    The benchmark's own uncertainty enters through its count (events/n) on the same scale.
+    The benchmark's own uncertainty enters on the same scale, in the representation chosen
+    (`BENCHMARK_REPRESENTATIONS`); the difference uses the same representation's rate.
     """
-    bench_y, bench_v = effect_sizes([benchmark["events"]], [benchmark["n"]], transform)
-    z = (pooled["estimate"] - bench_y[0]) / np.sqrt(pooled["se"] ** 2 + bench_v[0])
-    return {"difference": pooled["proportion"] - float(benchmark["estimate"]), "z": float(z),
+    bench_y, bench_v = benchmark_effect(benchmark, transform, representation)
+    z = (pooled["estimate"] - bench_y) / np.sqrt(pooled["se"] ** 2 + bench_v)
+    return {"difference": pooled["proportion"] - benchmark_rate(benchmark, representation), "z": float(z),
             "p": float(2 * stats.norm.sf(abs(z))),
             "ci_low_above_benchmark_ci": bool(pooled["proportion_ci_low"] > benchmark["ci_high"]),
             "pi_low_above_benchmark": bool(pooled["proportion_pi_low"] > benchmark["estimate"])}

@@ -5,9 +5,17 @@ The conventions follow R's metafor (Viechtbauer 2010) so every number can be che
 arcsine), `rma` estimators of tau² (DerSimonian–Laird, REML), Hartung–Knapp confidence intervals,
 I² from the "typical" within-study variance, prediction intervals, and `rma.glmm(measure="PLO")`'s
 binomial-normal model fitted by maximum likelihood with adaptive Gauss–Hermite quadrature.
+
+Prediction intervals follow Riley et al. (2011) by default: a *t* quantile with k − 2 degrees of freedom
+(metafor's `predict(fit, pi.type = "riley")`). metafor's own default (`pi_type="metafor"`) uses the normal
+quantile, or *t* with k − 1 df under Hartung–Knapp, so that the interval equals the CI when tau² = 0.
+Hartung–Knapp is not applied to fewer than `KNHA_MIN_K` studies: with two studies the rescaling factor
+rests on one degree of freedom and can shrink the standard error several-fold; the fit falls back to
+the normal interval and says so (`knha_fallback`, and a `HartungKnappFallback` warning).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -19,6 +27,14 @@ from ..errors import ParameterError, check_choice
 
 MEASURES = {"logit": "PLO", "freeman-tukey": "PFT"}
 TAU2_METHODS = ("REML", "DL")
+# name -> how the prediction interval's critical value is chosen
+PI_TYPES = {"riley": "Riley et al. 2011: t with k − 2 degrees of freedom",
+            "metafor": "metafor's default: normal quantile (t with k − 1 df under Hartung–Knapp)"}
+KNHA_MIN_K = 3  # Hartung–Knapp needs at least this many studies; fewer fall back to the normal interval
+
+
+class HartungKnappFallback(UserWarning):
+    """Hartung–Knapp was asked for with fewer than `KNHA_MIN_K` studies; the normal interval was used."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,9 @@ class Pooled:
     q: float
     q_p: float
     test: str  # "z" or "knha" (Hartung–Knapp, t with k-1 df)
+    pi_type: str = "riley"  # how the prediction interval was computed (`PI_TYPES`)
+    pi_df: float = float("nan")  # degrees of freedom of its t quantile (nan: normal quantile)
+    knha_fallback: bool = False  # Hartung–Knapp was asked for but k < KNHA_MIN_K: normal interval used
 
     def as_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
@@ -107,11 +126,34 @@ def typical_variance(vi: np.ndarray) -> float:
     return (len(vi) - 1) * np.sum(w) / (np.sum(w) ** 2 - np.sum(w**2))
 
 
-def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) -> Pooled:
-    """Random-effects (REML, DL) or common-effect ('EE') inverse-variance pooling, as metafor's `rma`."""
+def prediction_critical(k: int, test_df: float | None, pi_type: str = "riley",
+                        level: float = 0.95) -> tuple[float, float]:
+    """Critical value and its t degrees of freedom (nan: normal) for a random-effects prediction interval.
+
+    'riley': t with k − 2 df (at least 1, as metafor's `pi.type = "riley"`); 'metafor': the CI's own
+    quantile (`test_df` None: normal; else t with `test_df` df).
+    """
+    check_choice("pi_type", pi_type, PI_TYPES)
+    if pi_type == "riley":
+        df = float(max(k - 2, 1))
+        return float(stats.t.ppf(0.5 + level / 2, df)), df
+    if test_df is None:
+        return float(stats.norm.ppf(0.5 + level / 2)), float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, test_df)), float(test_df)
+
+
+def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95, pi_type: str = "riley",
+         knha_min_k: int = KNHA_MIN_K) -> Pooled:
+    """Random-effects (REML, DL) or common-effect ('EE') inverse-variance pooling, as metafor's `rma`.
+
+    The prediction interval is mu ± crit × sqrt(tau² + SE²) with `prediction_critical(pi_type)`; a
+    single study has none (nan), and a common-effect fit's is its CI. Hartung–Knapp with fewer than `knha_min_k` studies falls back to the
+    normal interval with a `HartungKnappFallback` warning.
+    """
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     k = len(yi)
     check_choice("method", method, (*TAU2_METHODS, "EE"))
+    check_choice("pi_type", pi_type, PI_TYPES)
     if method == "EE":
         tau2 = 0.0
     else:
@@ -119,24 +161,35 @@ def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) 
     w = 1 / (vi + tau2)
     mu = float(np.sum(w * yi) / np.sum(w))
     se = float(np.sqrt(1 / np.sum(w)))
-    if knha and k > 1:
+    fallback = knha and k < knha_min_k
+    if fallback:
+        warnings.warn(f"Hartung–Knapp asked for with k = {k} < {knha_min_k} studies: the normal (z) interval "
+                      "is used instead", HartungKnappFallback, stacklevel=2)
+    use_knha = knha and not fallback
+    if use_knha:
         se *= float(np.sqrt(np.sum(w * (yi - mu) ** 2) / (k - 1)))
         crit = stats.t.ppf(0.5 + level / 2, k - 1)
     else:
         crit = stats.norm.ppf(0.5 + level / 2)
     q, q_p = cochran_q(yi, vi)
     i2 = 100 * tau2 / (typical_variance(vi) + tau2) if k > 1 else 0.0
-    spread = crit * np.sqrt(tau2 + se**2)
+    if method == "EE":  # no between-study variance: the prediction interval is the CI (as metafor)
+        pi_crit, pi_df = crit, (k - 1.0 if use_knha else float("nan"))
+    else:
+        pi_crit, pi_df = prediction_critical(k, k - 1 if use_knha else None, pi_type, level)
+    spread = pi_crit * np.sqrt(tau2 + se**2) if k > 1 or method == "EE" else float("nan")
     return Pooled(k=k, method=method, estimate=mu, se=se, ci_low=mu - crit * se, ci_high=mu + crit * se,
                   pi_low=mu - spread, pi_high=mu + spread, tau2=tau2, i2=float(i2), q=q, q_p=q_p,
-                  test="knha" if knha and k > 1 else "z")
+                  test="knha" if use_knha else "z", pi_type=pi_type, pi_df=pi_df, knha_fallback=bool(fallback))
 
 
-def glmm_logit(events, n, nodes: int = 7, level: float = 0.95) -> Pooled:
+def glmm_logit(events, n, nodes: int = 7, level: float = 0.95, pi_type: str = "riley") -> Pooled:
     """Binomial-normal random-effects model (logit link) by ML with adaptive Gauss–Hermite quadrature.
 
     The model and quadrature are those of metafor's `rma.glmm(measure="PLO")` (lme4 `glmer`, nAGQ = 7).
     I² uses the typical variance of the logit effect sizes, as metafor does; Q is the Wald-type test.
+    Counts may be non-integer (effective counts recovered from a reported CI): the binomial kernel is
+    then a quasi-likelihood, as `glmer` fits it with a warning.
     """
     x, n = np.asarray(events, dtype=float), np.asarray(n, dtype=float)
     nodes_t, weights = hermegauss(nodes)
@@ -153,10 +206,12 @@ def glmm_logit(events, n, nodes: int = 7, level: float = 0.95) -> Pooled:
     crit = stats.norm.ppf(0.5 + level / 2)
     tau2 = float(sigma**2)
     q, q_p = cochran_q(yi, vi)
-    spread = crit * np.sqrt(tau2 + se**2)
+    pi_crit, pi_df = prediction_critical(len(x), None, pi_type, level)
+    spread = pi_crit * np.sqrt(tau2 + se**2)
     return Pooled(k=len(x), method="ML (GLMM)", estimate=float(beta), se=se, ci_low=beta - crit * se,
                   ci_high=beta + crit * se, pi_low=beta - spread, pi_high=beta + spread, tau2=tau2,
-                  i2=float(100 * tau2 / (typical_variance(vi) + tau2)), q=q, q_p=q_p, test="z")
+                  i2=float(100 * tau2 / (typical_variance(vi) + tau2)), q=q, q_p=q_p, test="z",
+                  pi_type=pi_type, pi_df=pi_df)
 
 
 def _marginal_loglik(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, nodes_t: np.ndarray,
@@ -191,14 +246,18 @@ def _hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
 
 
 def pool_proportions(events, n, transform: str = "logit", method: str = "REML", knha: bool = False,
-                     level: float = 0.95) -> dict[str, float | int | str]:
-    """Pool events/n and return the pooled fit with estimate, CI and PI back-transformed to proportions."""
+                     level: float = 0.95, pi_type: str = "riley") -> dict[str, float | int | str]:
+    """Pool events/n and return the pooled fit with estimate, CI and PI back-transformed to proportions.
+
+    `events` and `n` may be effective (non-integer) counts, e.g. a Kaplan–Meier rate whose logit-scale
+    variance was recovered from its reported CI (`proportions.effective_count`).
+    """
     if method == "GLMM":
         if transform != "logit":
             raise ParameterError("the binomial-normal GLMM is fitted on the logit scale only")
-        fit = glmm_logit(events, n, level=level)
+        fit = glmm_logit(events, n, level=level, pi_type=pi_type)
     else:
-        fit = pool(*effect_sizes(events, n, transform), method=method, knha=knha, level=level)
+        fit = pool(*effect_sizes(events, n, transform), method=method, knha=knha, level=level, pi_type=pi_type)
     back = to_proportion([fit.estimate, fit.ci_low, fit.ci_high, fit.pi_low, fit.pi_high], transform, n)
     names = ("proportion", "proportion_ci_low", "proportion_ci_high", "proportion_pi_low", "proportion_pi_high")
     return {**fit.as_dict(), "transform": transform, **dict(zip(names, map(float, back), strict=False))}
@@ -218,13 +277,22 @@ def subgroup_analysis(table: pd.DataFrame, group: str, **options) -> tuple[pd.Da
     """Pool each subgroup separately, then test the difference between subgroups (Q-between, common effect).
 
     This is the usual test with separate tau² per subgroup: the subgroup estimates and their
-    standard errors are compared with Cochran's Q on G-1 degrees of freedom.
+    standard errors are compared with Cochran's Q on G-1 degrees of freedom. A subgroup too small for
+    Hartung–Knapp (k < `KNHA_MIN_K`) gets the normal interval (`knha_fallback` in its row); the
+    returned `knha_fallback` lists those subgroups, so the page can say so.
     """
-    rows = [{group: name, **pool_proportions(part["events"], part["n"], **options)}
-            for name, part in table.groupby(group, sort=True)]
+    rows = []
+    for name, part in table.groupby(group, sort=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HartungKnappFallback)
+            rows.append({group: name, **pool_proportions(part["events"], part["n"], **options)})
     fits = pd.DataFrame(rows)
     q, p = cochran_q(fits["estimate"].to_numpy(), fits["se"].to_numpy() ** 2)
-    return fits, {"q_between": q, "df": len(fits) - 1, "p_between": p}
+    fallback = [str(name) for name in fits.loc[fits["knha_fallback"], group]]
+    if fallback:
+        warnings.warn(f"Hartung–Knapp not applied to subgroup(s) {', '.join(fallback)} (k < {KNHA_MIN_K}): "
+                      "normal intervals used", HartungKnappFallback, stacklevel=2)
+    return fits, {"q_between": q, "df": len(fits) - 1, "p_between": p, "knha_fallback": fallback}
 
 
 def pool_log_hazard_ratios(hr, ci_low, ci_high, ci_level: float = 0.95, level: float = 0.95) -> dict[str, float]:
@@ -242,9 +310,9 @@ def log_hr_se(ci_low, ci_high, ci_level: float = 0.95) -> np.ndarray:
         2 * stats.norm.ppf(0.5 + ci_level / 2))
 
 
-def compare_methods(events, n, level: float = 0.95) -> pd.DataFrame:
+def compare_methods(events, n, level: float = 0.95, pi_type: str = "riley") -> pd.DataFrame:
     """The pooled proportion under every transform × tau² estimator × CI method, plus the GLMM."""
-    rows = [pool_proportions(events, n, transform, method, knha, level)
+    rows = [pool_proportions(events, n, transform, method, knha, level, pi_type)
             for transform in MEASURES for method in TAU2_METHODS for knha in (False, True)]
-    rows.append(pool_proportions(events, n, "logit", "GLMM", level=level))
+    rows.append(pool_proportions(events, n, "logit", "GLMM", level=level, pi_type=pi_type))
     return pd.DataFrame(rows)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import logit
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
@@ -53,6 +54,34 @@ def with_ci(table: pd.DataFrame, method: str = "exact", level: float = 0.95) -> 
     rows["interval_source"] = np.where(counted, f"computed: {METHOD_LABELS[method]}",
                                        np.where(rows["ci_low"].notna(), "as reported", "none reported"))
     return rows
+
+
+def logit_se_from_ci(estimate, ci_low, ci_high, level=0.95) -> np.ndarray:
+    """Standard error of logit(p) recovered from a reported CI: (logit(high) − logit(low)) / (2 z).
+
+    Used for Kaplan–Meier rates, whose variance reflects censoring and is not p(1 − p)/n. Bounds at
+    0 or 1 give no finite logit and return nan (the caller falls back to another representation).
+    """
+    low, high = np.asarray(ci_low, dtype=float), np.asarray(ci_high, dtype=float)
+    level = np.asarray(level, dtype=float)
+    usable = (low > 0) & (high < 1) & (low < high) & np.isfinite(low) & np.isfinite(high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = (logit(high) - logit(low)) / (2 * norm.ppf(0.5 + level / 2))
+    estimate = np.asarray(estimate, dtype=float)
+    return np.where(usable & (estimate > 0) & (estimate < 1), se, np.nan)
+
+
+def effective_count(estimate, ci_low, ci_high, level=0.95) -> tuple[np.ndarray, np.ndarray]:
+    """(events, n) whose logit effect size and variance equal a reported rate's logit and its CI's SE².
+
+    n_eff = 1 / (SE² p (1 − p)) and events = p n_eff, so 1/events + 1/(n_eff − events) = SE² and
+    log(events / (n_eff − events)) = logit(p): pooling these counts on the logit scale is pooling the
+    rate with its reported interval. (Not whole numbers; nan where the CI cannot be used.)
+    """
+    p = np.asarray(estimate, dtype=float)
+    se = logit_se_from_ci(p, ci_low, ci_high, level)
+    n_eff = 1 / (se**2 * p * (1 - p))
+    return p * n_eff, n_eff
 
 
 def reconstruct_reported(n: int, estimate: float, ci_low: float, ci_high: float, digits: int = 2,

@@ -3,6 +3,12 @@
 lifelines handles tied event times with Efron's method, as R's `survival::coxph` does by default.
 Its default convergence tolerance stops early (coefficients differ from R by ~1e-4); with the tighter
 tolerance below they agree to ~1e-8.
+
+The proportional-hazards check is the score test of current R `survival::cox.zph` (version 3.0 and
+later; `cox_zph`): for each covariate, the score test of adding covariate × g(t) to the fitted model,
+g = Kaplan–Meier-transformed time, with the full information matrix, plus a global test. lifelines'
+`proportional_hazard_test` computes the older Grambsch–Therneau approximation (what `cox.zph` did before
+3.0); `cox` reports it too (`ph_p_approx`), so a page can show both.
 """
 from __future__ import annotations
 
@@ -14,11 +20,13 @@ import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test, proportional_hazard_test
 from pandas.errors import Pandas4Warning
+from scipy import stats
 
 from ..errors import DataError, check_choice
 
 CONVERGENCE = {"precision": 1e-12, "r_precision": 1e-12}
 SPLITS = {"median": 0.5, "upper_tertile": 2 / 3, "upper_quartile": 0.75}
+ZPH_TRANSFORMS = ("km", "identity", "rank", "log")
 
 
 @contextmanager
@@ -56,9 +64,11 @@ def standardise(values: pd.Series) -> pd.Series:
 
 def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str],
         per_sd: list[str] | None = None) -> pd.DataFrame:
-    """One Cox model; a row per covariate with coef, se, HR, 95% CI, Wald p and a Schoenfeld PH p.
+    """One Cox model; a row per covariate with coef, se, HR, 95% CI, Wald p and proportional-hazards checks.
 
-    Covariates named in `per_sd` are standardised first (over the complete cases used).
+    `ph_p` (with `ph_chisq`) is R `cox.zph(fit, transform = "km")`'s score test for the covariate and
+    `ph_global_p` its global test (`cox_zph`); `ph_p_approx` is lifelines' Grambsch–Therneau approximation
+    (R before survival 3.0). Covariates named in `per_sd` are standardised first (over the complete cases used).
     """
     data = survival_frame(frame, duration, event, covariates)
     for column in per_sd or []:
@@ -66,13 +76,81 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str],
     with _lifelines_quiet():
         fitter = CoxPHFitter().fit(data, duration_col=duration, event_col=event, fit_options=CONVERGENCE)
         summary = fitter.summary
-        ph = proportional_hazard_test(fitter, data, time_transform="km").summary["p"]
+        approx = proportional_hazard_test(fitter, data, time_transform="km").summary["p"]
+    zph = cox_zph(data, duration, event, covariates, fitter.params_[covariates].to_numpy()).set_index("term")
     return pd.DataFrame({
         "term": summary.index, "coef": summary["coef"], "se": summary["se(coef)"],
         "hr": summary["exp(coef)"], "ci_low": summary["exp(coef) lower 95%"],
-        "ci_high": summary["exp(coef) upper 95%"], "p": summary["p"], "ph_p": ph.reindex(summary.index),
+        "ci_high": summary["exp(coef) upper 95%"], "p": summary["p"],
+        "ph_chisq": zph["chisq"].reindex(summary.index), "ph_p": zph["p"].reindex(summary.index),
+        "ph_global_p": float(zph.at["GLOBAL", "p"]), "ph_p_approx": approx.reindex(summary.index),
         "n": len(data), "events": int(data[event].sum()),
     }).reset_index(drop=True)
+
+
+def _time_transform(times: np.ndarray, events: np.ndarray, transform: str) -> np.ndarray:
+    """g(t) before centring, as `cox.zph`: 'km' is 1 − S(t−), the left-continuous Kaplan–Meier of all data."""
+    check_choice("transform", transform, ZPH_TRANSFORMS)
+    if transform == "identity":
+        return times.astype(float)
+    if transform == "log":
+        return np.log(times)
+    if transform == "rank":
+        return stats.rankdata(times)
+    event_times = np.unique(times[events])
+    at_risk = np.array([(times >= t).sum() for t in event_times])
+    deaths = np.array([(events & (times == t)).sum() for t in event_times])
+    survival = np.cumprod(1 - deaths / at_risk)
+    before = np.searchsorted(event_times, times, side="left")  # event times strictly before each time
+    return 1 - np.concatenate([[1.0], survival])[before]
+
+
+def cox_zph(data: pd.DataFrame, duration: str, event: str, covariates: list[str], beta,
+            transform: str = "km") -> pd.DataFrame:
+    """Proportional-hazards score tests of R `survival::cox.zph` (≥ 3.0) for a fitted Cox model.
+
+    For covariate j: the score test of adding x_j × g(t) to the model at the fitted `beta` (the added
+    coefficients at 0), u' I⁻¹ u over the model's own terms and the added one, with 1 df; GLOBAL adds
+    every x × g(t) (p df). Tied deaths are handled by Efron's approximation, as `coxph`'s default.
+    Returns a row per covariate and a 'GLOBAL' row: chisq, df, p.
+    """
+    times = data[duration].to_numpy(float)
+    events = data[event].to_numpy(float) == 1
+    x = data[covariates].to_numpy(float)
+    x = x - x.mean(axis=0)
+    p = x.shape[1]
+    risk = np.exp(x @ np.asarray(beta, dtype=float))
+    g = _time_transform(times, events, transform)
+    g = g - g[events].mean()
+    u = np.zeros(2 * p)
+    info = np.zeros((2 * p, 2 * p))
+    for t in np.unique(times[events]):
+        at_risk, dead = times >= t, events & (times == t)
+        rest = at_risk & ~dead
+        m, gt = int(dead.sum()), g[dead][0]
+        s0_rest, s0_dead = risk[rest].sum(), risk[dead].sum()
+        s1_rest, s1_dead = risk[rest] @ x[rest], risk[dead] @ x[dead]
+        s2_rest = (x[rest] * risk[rest, None]).T @ x[rest]
+        s2_dead = (x[dead] * risk[dead, None]).T @ x[dead]
+        u[p:] += gt * x[dead].sum(axis=0)
+        for k in range(1, m + 1):  # Efron: the tied deaths leave the risk set a 1/m at a time
+            s0, s1, s2 = s0_rest + k / m * s0_dead, s1_rest + k / m * s1_dead, s2_rest + k / m * s2_dead
+            mean = s1 / s0
+            var = s2 / s0 - np.outer(mean, mean)
+            u[p:] -= gt * mean
+            info[:p, :p] += var
+            info[:p, p:] += gt * var
+            info[p:, :p] += gt * var
+            info[p:, p:] += gt**2 * var
+    rows = []
+    for j, name in enumerate(covariates):
+        keep = [*range(p), p + j]
+        part = u[keep]
+        chisq = float(part @ np.linalg.solve(info[np.ix_(keep, keep)], part))
+        rows.append({"term": name, "chisq": chisq, "df": 1, "p": float(stats.chi2.sf(chisq, 1))})
+    chisq = float(u @ np.linalg.solve(info, u))
+    rows.append({"term": "GLOBAL", "chisq": chisq, "df": p, "p": float(stats.chi2.sf(chisq, p))})
+    return pd.DataFrame(rows)
 
 
 def univariable_cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str]) -> pd.DataFrame:
