@@ -95,8 +95,9 @@ def test_response_split_and_tests(response):
     holm = np.minimum(1, np.maximum.accumulate(np.sort(response.per_gene["p"]) * np.arange(5, 0, -1)))
     assert np.sort(response.per_gene["p_holm"]) == pytest.approx(holm)
     assert response.glue["g_gpx4"] == response.per_gene.loc["GPX4", "hedges_g"] > 1
-    assert ferroptosis.probe_table(response.probes).columns.tolist() == ["gene", "probe_id", "FerrDb class",
-                                                                         "status", "source"]
+    probes = ferroptosis.probe_table(response.probes).data
+    assert probes.columns.tolist() == ["gene", "probe_id", "FerrDb class", "status", "source and quote"]
+    assert probes["source and quote"].str.contains("<details").all()
 
 
 def test_seed_drives_the_permutations():

@@ -145,7 +145,9 @@ def test_curated_tables_load_and_every_row_is_sourced():
 
 
 def test_reader_tables(result):
-    assert len(mtor.arm_table(result)) == len(result.trials.arms)
+    arms = mtor.arm_table(result).data
+    assert len(arms) == len(result.trials.arms)
+    assert arms["Sources and quotes"].str.contains("<details").all()
     assert len(mtor.test_table(result)) == len(result.tumours.tests)
     assert len(mtor.gdsc_table(result)) == result.glue["gdsc_n_tested"]
     assert mtor.coverage_table(result).shape == (4, 3)

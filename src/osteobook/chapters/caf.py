@@ -15,6 +15,7 @@ import pandas as pd
 from ..datasets import cohorts, markers
 from ..datasets.registry import fetch
 from ..engine.params import validate
+from ..sources import linked_table, source_cell
 from ..stats import enrichment, survival
 from ..stats.groups import compare_groups, logistic_per_sd, spearman_ci
 from ..stats.multiple_testing import adjust
@@ -58,7 +59,12 @@ def marker_summary() -> pd.io.formats.style.Styler:
                .agg(genes=("gene", ", ".join), **{status: ("status", lambda s, v=status: int((s == v).sum()))
                                                   for status in ["verified", "secondary", "unverified"]})
                .reset_index())
-    return (summary.style.hide(axis="index").set_table_styles(TABLE_STYLE)
+    quotes = (table.drop_duplicates(["source", "set", "source_url", "quote"])
+              .groupby(["source", "set"], sort=False)
+              .apply(lambda rows: "".join(source_cell(row) for _, row in rows.iterrows()), include_groups=False)
+              .rename("sources and quotes").reset_index())
+    summary = summary.merge(quotes, on=["source", "set"], how="left")
+    return (linked_table(summary, ["sources and quotes"], sortable=False).set_table_styles(TABLE_STYLE)
             .set_caption("Curated marker sets (data/caf_markers.csv). † unverified: used only with "
                          "include_unverified = True."))
 

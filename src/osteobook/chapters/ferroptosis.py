@@ -19,6 +19,7 @@ from ..datasets.curated import read_table
 from ..datasets.registry import fetch
 from ..engine.params import validate
 from ..models import ros
+from ..sources import linked_table, source_cell
 from ..stats import groups, scores
 from ..stats import survival as sv
 from ..stats.multiple_testing import adjust
@@ -33,10 +34,12 @@ def load_parameters() -> ros.RosParameters:
     return ros.RosParameters.from_values(model_parameters.load())
 
 
-def parameter_table() -> pd.DataFrame:
-    """The curated parameter table for readers: name, value, unit, meaning and source status."""
+def parameter_table() -> pd.io.formats.style.Styler:
+    """The curated parameter table for readers: name, value, unit, meaning, status, and its source and quote."""
     table = read_table(model_parameters.PARAMETER_TABLE, model_parameters.SCHEMA)
-    return table[["parameter", "value", "unit", "meaning", "status"]].assign(value=table["value"].map("{:g}".format))
+    shown = table[["parameter", "value", "unit", "meaning", "status"]].assign(
+        value=table["value"].map("{:g}".format), **{"source and quote": table.apply(source_cell, axis=1)})
+    return linked_table(shown, ["source and quote"])
 
 
 @dataclass(frozen=True)
@@ -245,12 +248,12 @@ def analyse_survival(scoring_method: str, ambiguous_genes: str) -> Survival:
     return Survival(cox.assign(label=cox["term"].map(labels)), glue, results)
 
 
-def probe_table(probes: pd.DataFrame) -> pd.DataFrame:
-    """The scored probes for readers: gene, probe, FerrDb class, curation status and the kind of source."""
-    source = np.where(probes["source_url"].str.contains("wikipedia"), "Wikipedia gene infobox (probe-set images)",
-                      "GPL570 ID-to-Entrez extract (GitHub copy)")
-    return (probes.assign(source=source)[["gene", "probe_id", "ferrdb_class", "status", "source"]]
-            .rename(columns={"ferrdb_class": "FerrDb class"}))
+def probe_table(probes: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """The scored probes for readers: gene, probe, FerrDb class, curation status, and the source and quote."""
+    shown = (probes.assign(**{"source and quote": probes.apply(source_cell, axis=1)})
+             [["gene", "probe_id", "ferrdb_class", "status", "source and quote"]]
+             .rename(columns={"ferrdb_class": "FerrDb class"}))
+    return linked_table(shown, ["source and quote"])
 
 
 def key_results(*parts: Model | CafScenarios | Response | Survival) -> dict[str, Any]:

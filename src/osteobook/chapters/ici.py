@@ -27,6 +27,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from ..datasets import autophagy, cohorts, gse21257, ici_tables, markers, trials
 from ..engine.params import validate
 from ..prose import Markdown, trial_name
+from ..sources import linked_table, source_cell
 from ..stats import bayes, survival
 from ..stats.groups import compare_groups, spearman_ci
 from ..stats.meta_analysis import cochran_q, pool_proportions, subgroup_analysis
@@ -355,9 +356,9 @@ def arm_table(result: TrialResponses) -> pd.io.formats.style.Styler:
         "Responders / n": arms["events"].astype(str) + " / " + arms["n"].astype(str),
         "Rate % (exact 95% CI)": [f"{100 * p:.1f} ({100 * lo:.1f}–{100 * hi:.1f})" for p, lo, hi in
                                 zip(arms["proportion"], arms["ci_low"], arms["ci_high"], strict=True)],
-        "Status": arms["status"],
+        "Status": arms["status"], "Source and quote": arms.apply(source_cell, axis=1),
     })
-    return (table.style.hide(axis="index").set_table_styles(TABLE_STYLE)
+    return (linked_table(table, ["Source and quote"], sortable=False).set_table_styles(TABLE_STYLE)
             .set_caption("Osteosarcoma-specific ICI arms with a response count (data/trial_outcomes.csv)"))
 
 
@@ -378,8 +379,8 @@ def context_table(result: TrialResponses) -> pd.io.formats.style.Styler:
                                      "median_pfs": "median PFS", "median_os": "median OS"})
     table = pd.DataFrame({"Trial": rows["trial_label"], "Endpoint": endpoint + rows["landmark_label"].map(
         lambda s: f", {s}" if isinstance(s, str) else ""), "Value": rows.apply(value, axis=1),
-        "Why not pooled": rows["why"], "Source": rows["status"]})
-    return (table.style.hide(axis="index").set_table_styles(TABLE_STYLE)
+        "Why not pooled": rows["why"], "Status": rows["status"], "Source and quote": rows.apply(source_cell, axis=1)})
+    return (linked_table(table, ["Source and quote"], sortable=False).set_table_styles(TABLE_STYLE)
             .set_caption("ICI results shown for context, not pooled"))
 
 

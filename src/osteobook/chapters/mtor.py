@@ -28,6 +28,7 @@ from ..datasets import gdsc as gdsc_data
 from ..datasets.registry import fetch
 from ..engine.params import validate
 from ..prose import Markdown, trial_name
+from ..sources import linked_table, source_cell
 from ..stats import decision, drug_response, landmarks, pathway, scores
 from ..stats import survival as sv
 from ..stats.benchmark import pooled_versus
@@ -140,7 +141,8 @@ def evidence_table(evidence: pd.DataFrame) -> pd.DataFrame:
                      "phase": arm["phase"], "n_enrolled": arm["n_enrolled"], "bibkey": arm["bibkey"],
                      "objective_response": _orr_text(part), "landmark_pfs": _landmark_text(part),
                      "median_pfs": _median_text(part, "median_pfs"), "median_os": _median_text(part, "median_os"),
-                     "statuses": ", ".join(sorted(set(part["status"]))), "role": arm_role(arm)})
+                     "statuses": ", ".join(sorted(set(part["status"]))), "role": arm_role(arm),
+                     "sources": "".join(source_cell(value) for _, value in part.iterrows())})
     table = pd.DataFrame(rows)
     order = table["role"].ne("osteosarcoma trial arm")
     return table.assign(_order=order).sort_values(["_order", "trial"]).drop(columns="_order").reset_index(drop=True)
@@ -887,18 +889,19 @@ def _report_cells(cells: CellLines, alpha: float) -> str:
 
 # ---- reader tables -------------------------------------------------------------------------------
 
-def arm_table(result: Mtor) -> pd.DataFrame:
-    """The structured evidence table for readers."""
+def arm_table(result: Mtor) -> pd.io.formats.style.Styler:
+    """The structured evidence table for readers, each arm with the sources and quotes of its values."""
     arms = result.trials.arms
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "Trial": arms["trial"], "Regimen": arms["regimen"],
         "Design": [d if p == "retrospective" else f"{d}, phase {p}"
                    for d, p in zip(arms["design"], arms["phase"], strict=True)],
         "n": arms["n_enrolled"].astype("string").fillna("not reported"),
         "Objective response": arms["objective_response"], "Progression-free at landmarks": arms["landmark_pfs"],
         "Median PFS, months": arms["median_pfs"], "Median OS, months": arms["median_os"],
-        "Source status": arms["statuses"], "Use here": arms["role"],
-    }).set_index("Trial")
+        "Source status": arms["statuses"], "Use here": arms["role"], "Sources and quotes": arms["sources"],
+    })
+    return linked_table(table, ["Sources and quotes"], sortable=False)
 
 
 def landmark_table(result: Mtor) -> pd.DataFrame:
@@ -919,16 +922,17 @@ def landmark_table(result: Mtor) -> pd.DataFrame:
     }).set_index("Trial")
 
 
-def context_table(result: Mtor) -> pd.DataFrame:
+def context_table(result: Mtor) -> pd.io.formats.style.Styler:
     """Context results and design targets, with their setting and whether they are osteosarcoma-specific."""
     ctx = result.trials.context
     value = [f"HR {r.estimate:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})" if r.endpoint.startswith("hr") else
              f"{int(r.events)}/{int(r.n)} ({r.estimate:.0%}) at {r.landmark_weeks:g} weeks" if pd.notna(r.events) else
              f"{r.estimate:.0%} at {r.landmark_weeks:g} weeks" for r in ctx.itertuples()]
-    return pd.DataFrame({"Trial": ctx["trial"], "What": ctx["kind"] + ": " + ctx["endpoint"].map(
+    table = pd.DataFrame({"Trial": ctx["trial"], "What": ctx["kind"] + ": " + ctx["endpoint"].map(
         {"hr_pfs": "PFS hazard ratio", "hr_os": "OS hazard ratio", "pfs_landmark": "progression-free rate"}),
         "Value": value, "Population": ctx["population"], "Setting": ctx["setting"],
-        "Source status": ctx["status"]}).set_index("Trial")
+        "Source status": ctx["status"], "Source and quote": ctx.apply(source_cell, axis=1)})
+    return linked_table(table, ["Source and quote"], sortable=False)
 
 
 def coverage_table(result: Mtor) -> pd.DataFrame:

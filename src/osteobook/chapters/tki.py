@@ -30,6 +30,7 @@ from ..datasets.registry import fetch
 from ..engine.params import validate
 from ..errors import check_choice
 from ..prose import Markdown, trial_name
+from ..sources import linked_table, source_cell
 from ..stats import benchmark as benchmark_tests
 from ..stats import drug_response, landmarks
 from ..stats.meta_analysis import (
@@ -43,7 +44,7 @@ from ..stats.meta_analysis import (
     subgroup_analysis,
 )
 from ..stats.proportions import with_ci
-from .evidence import arm_labels, linked_table, percent_interval, source_cell
+from .evidence import arm_labels, percent_interval
 
 SUBGROUPS = {"regimen": "TKI alone vs TKI combination", "tki_family": "multi-target VEGFR TKI vs other TKI"}
 
