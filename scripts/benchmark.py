@@ -3,7 +3,7 @@
 Runs in a scratch build folder (OSTEOBOOK_BUILD_ROOT), so the project's own _build is untouched.
 Targets (2 cores): a clean build within 45 s, a no-change rebuild within 5% of it, an edited chapter
 re-executed alone, and each chapter page at most 1.5 MB with everything it loads (HTML, images, scripts,
-styles and fonts referenced from the page, as a browser with an empty cache would fetch them).
+styles and fonts a browser with an empty cache fetches for it).
 Usage: python scripts/benchmark.py [--chapter evidence] [--output benchmarks/build-times.md]
 """
 from __future__ import annotations
@@ -29,25 +29,30 @@ def timed_build(build_root: Path) -> tuple[float, list[str]]:
     seconds = time.perf_counter() - start
     if run.returncode:
         sys.exit(f"build failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-    return seconds, re.findall(r"^\[default\] (\S+)\s+done in", run.stderr, flags=re.M)
+    return seconds, re.findall(r"^\[default\] (\S+)\s+done in", run.stderr, flags=re.MULTILINE)
 
 
-ASSET = re.compile(r"""(?:src|href)=["']([^"'#?]+)""")
+def page_weights(pages: list[Path]) -> dict[str, int]:
+    """Bytes a browser with an empty cache fetches for each page (every response body, after fonts load),
+    measured in headless Chromium as the browser tests do."""
+    from playwright.sync_api import sync_playwright
 
-
-def page_weight(page: Path) -> int:
-    """Bytes of a built page and of every local file it references (images, scripts, styles, fonts)."""
-    html = page.read_text()
-    files = {page}
-    for link in ASSET.findall(html):
-        target = (page.parent / link).resolve()
-        if not link.startswith(("http:", "https:", "mailto:")) and target.is_file() and target.suffix != ".html":
-            files.add(target)
-    for css in [f for f in files if f.suffix == ".css"]:
-        for font in re.findall(r"url\(['\"]?([^'\")?#]+)", css.read_text(errors="ignore")):
-            if (css.parent / font).resolve().is_file():
-                files.add((css.parent / font).resolve())
-    return sum(f.stat().st_size for f in files)
+    weights = {}
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        for page_file in pages:
+            page = browser.new_page()
+            sizes: dict[str, int] = {}
+            page.on("requestfinished", lambda request, sizes=sizes: sizes.__setitem__(
+                request.url, len(request.response().body())))
+            page.goto(page_file.as_uri(), wait_until="load")
+            page.evaluate("document.fonts.ready.then(() => true)")
+            page.wait_for_load_state("networkidle")
+            weights[page_file.stem] = sum(sizes.values())
+            page.close()
+        browser.close()
+    return weights
 
 
 def main() -> None:
@@ -59,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         clean, executed_clean = timed_build(Path(scratch))
         pages = sorted((Path(scratch) / "_build" / "html" / "notebooks").glob("*.html"))
-        weights = {page.stem: page_weight(page) for page in pages}
+        weights = page_weights(pages)
         unchanged, executed_unchanged = timed_build(Path(scratch))
         original = source.read_text()
         try:
