@@ -34,3 +34,21 @@ def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     low = 0.0 if x == 0 else beta.ppf(tail, x, n - x + 1)
     high = 1.0 if x == n else beta.ppf(1 - tail, x + 1, n - x)
     return low, high
+
+
+def check_glue_contract(notebook: str, glue: dict) -> None:
+    """Every `{glue}` role of a chapter source has a value, every `{glue:figure}` is published by the notebook
+    (and is not also a value), and every `{glue:md}` role gets generated Markdown."""
+    import re
+
+    from osteobook.prose import Markdown
+
+    roles = set(re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", notebook))
+    figures = set(re.findall(r"^```\{glue:figure\} (\S+)", notebook, flags=re.MULTILINE))
+    published = set(re.findall(r"publish_figure\(\"(\w+)\"", notebook))
+    assert roles and figures
+    assert roles - set(glue) == set()
+    assert figures == published
+    assert not published & set(glue)
+    for name in re.findall(r"\{glue:md\}`([^`]+)`", notebook):
+        assert isinstance(glue[name], Markdown), name

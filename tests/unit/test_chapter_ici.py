@@ -17,7 +17,7 @@ from osteobook.engine.params import load_chapter
 from osteobook.errors import ParameterError
 from osteobook.paths import NOTEBOOKS
 from osteobook.plots import ici_figures
-from osteobook.prose import Markdown
+from tests.conftest import check_glue_contract
 
 NOTEBOOK = (NOTEBOOKS / "ici.md").read_text()
 
@@ -28,18 +28,7 @@ def result() -> ici.Ici:
 
 
 def test_every_glue_name_in_the_notebook_is_provided(result):
-    roles = set(re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", NOTEBOOK))
-    figures = set(re.findall(r"^```\{glue:figure\} (\S+)", NOTEBOOK, flags=re.MULTILINE))
-    published = set(re.findall(r"publish_figure\(\"(\w+)\"", NOTEBOOK))
-    assert roles and figures
-    assert roles - set(result.glue) == set()
-    assert figures == published
-    assert not published & set(result.glue)
-
-
-def test_markdown_roles_get_markdown(result):
-    for name in re.findall(r"\{glue:md\}`([^`]+)`", NOTEBOOK):
-        assert isinstance(result.glue[name], Markdown), name
+    check_glue_contract(NOTEBOOK, result.glue)
 
 
 def test_results_hold_no_parameters(result):

@@ -2,8 +2,6 @@
 checked against a hand-read row, hand-computed scores, and the decision rule."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +11,8 @@ from osteobook.datasets import gse21257, mtor_tables
 from osteobook.engine.params import load_chapter
 from osteobook.errors import ParameterError
 from osteobook.paths import NOTEBOOKS
-from osteobook.prose import Markdown
 from osteobook.stats import decision, pathway
+from tests.conftest import check_glue_contract
 
 NOTEBOOK = (NOTEBOOKS / "mtor.md").read_text()
 
@@ -31,18 +29,10 @@ def joined():
 
 
 def test_every_glue_name_in_the_notebook_is_provided(result):
-    roles = set(re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", NOTEBOOK))
-    figures = set(re.findall(r"^```\{glue:figure\} (\S+)", NOTEBOOK, flags=re.MULTILINE))
-    published = set(re.findall(r"publish_figure\(\"(\w+)\"", NOTEBOOK))
-    assert roles and figures
-    assert roles - set(result.glue) == set()
-    assert figures == published
-    assert not published & set(result.glue)
+    check_glue_contract(NOTEBOOK, result.glue)
 
 
-def test_markdown_roles_get_markdown_and_numbers_are_plain(result):
-    for name in re.findall(r"\{glue:md\}`([^`]+)`", NOTEBOOK):
-        assert isinstance(result.glue[name], Markdown), name
+def test_numbers_are_plain(result):
     assert not [k for k, v in result.glue.items() if isinstance(v, np.generic)]
 
 
