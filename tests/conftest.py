@@ -52,3 +52,15 @@ def check_glue_contract(notebook: str, glue: dict) -> None:
     assert not published & set(glue)
     for name in re.findall(r"\{glue:md\}`([^`]+)`", notebook):
         assert isinstance(glue[name], Markdown), name
+
+
+def bh(p):
+    """Benjamini–Hochberg q-values written out by hand: the tests' independent reference."""
+    import numpy as np
+
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
+    q = np.empty_like(p)
+    q[order] = np.minimum(1, np.minimum.accumulate(scaled[::-1])[::-1])
+    return q

@@ -1,8 +1,9 @@
 """Render maths with KaTeX, and load it only on pages that show maths.
 
 MathJax's single-file bundle is 1.2 MB and Sphinx loads it on every page whose table of contents reaches a page
-with maths (the home page included). KaTeX (`_static/katex/`, MIT, 0.19.1 from the npm registry) is 300 kB and
-here is loaded only by pages whose own document holds a `math` or `math_block` node. Select it with
+with maths (the home page included). KaTeX (MIT, 0.19.1; fetched from the npm registry and checked against its
+sha256 into `_static/katex/` when the book is staged, see `engine.render.katex_files`) is 300 kB and here is
+loaded only by pages whose own document holds a `math` or `math_block` node. Select it with
 `html_math_renderer: katex` in the Sphinx configuration.
 
 The HTML keeps the TeX source as text (`<span class="math">x^2</span>`), so a reader without JavaScript sees

@@ -16,7 +16,7 @@ from scipy import stats
 
 from osteobook.datasets.registry import fetch
 from osteobook.paths import DATA
-from tests.conftest import chapter_results
+from tests.conftest import bh, chapter_results
 from tests.r_reference import run_r
 
 pytestmark = pytest.mark.book
@@ -33,14 +33,6 @@ def curated(source: str, set_name: str) -> list[str]:
     with open(DATA / "caf_markers.csv", newline="") as handle:
         return [row["gene"] for row in csv.DictReader(handle)
                 if row["source"] == source and row["set"] == set_name and row["status"] != "unverified"]
-
-
-def bh(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(p)
-    scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
-    q = np.empty_like(p)
-    q[order] = np.minimum(1, np.minimum.accumulate(scaled[::-1])[::-1])
-    return q
 
 
 # ---- single-cell clusters ------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pytest
 from scipy.stats import hypergeom, spearmanr
 
 from osteobook.datasets.registry import fetch
-from tests.conftest import chapter_results
+from tests.conftest import bh, chapter_results
 from tests.r_reference import run_r
 
 pytestmark = pytest.mark.book
@@ -60,14 +60,6 @@ def hallmark() -> dict[str, set[str]]:
 
 def hypergeometric_by_hand(k: int, N: int, K: int, n: int) -> float:
     return sum(comb(K, i) * comb(N - K, n - i) for i in range(k, min(K, n) + 1)) / comb(N, n)
-
-
-def bh(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(p)
-    scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
-    q = np.empty_like(p)
-    q[order] = np.minimum(1, np.minimum.accumulate(scaled[::-1])[::-1])
-    return q
 
 
 # ---- the convergence test ------------------------------------------------------------------------

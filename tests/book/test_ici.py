@@ -24,7 +24,7 @@ from osteobook.datasets import gse21257, trials
 from osteobook.datasets.registry import fetch
 from osteobook.paths import DATA, NOTEBOOKS
 from osteobook.stats.meta_analysis import MEASURES
-from tests.conftest import chapter_results, clopper_pearson
+from tests.conftest import bh, chapter_results, clopper_pearson
 from tests.r_reference import r_vector, run_r
 
 pytestmark = pytest.mark.book
@@ -220,14 +220,6 @@ def caf_genes(source: str, name: str) -> list[str]:
 def mean_z(expression: pd.DataFrame, genes: list[str]) -> pd.Series:
     rows = expression.loc[genes]
     return ((rows.T - rows.mean(axis=1)) / rows.std(axis=1, ddof=1)).mean(axis=1)
-
-
-def bh(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(p)
-    scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
-    q = np.empty_like(p)
-    q[order] = np.minimum(1, np.minimum.accumulate(scaled[::-1])[::-1])
-    return q
 
 
 def r_cox(path, features: list[str], time: str, status: str, adjust: str = "") -> str:

@@ -19,11 +19,11 @@ def chapters() -> list[str]:
 def curated_tables(html: str) -> list[tuple[list[str], list[str]]]:
     """(headers, body rows) of each table with a curation-status or source column."""
     found = []
-    for table in re.findall(r"<table.*?</table>", html, flags=re.S):
-        headers = [re.sub(r"<[^>]+>", "", h).strip().lower() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+    for table in re.findall(r"<table.*?</table>", html, flags=re.DOTALL):
+        headers = [re.sub(r"<[^>]+>", "", h).strip().lower() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.DOTALL)]
         if any("status" in h or h.startswith("source") for h in headers):
             body = table.split("<tbody>", 1)[-1]
-            found.append((headers, re.findall(r"<tr.*?</tr>", body, flags=re.S)))
+            found.append((headers, re.findall(r"<tr.*?</tr>", body, flags=re.DOTALL)))
     return found
 
 

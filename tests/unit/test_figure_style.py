@@ -5,12 +5,19 @@ import re
 import matplotlib
 
 matplotlib.use("agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from lifelines import KaplanMeierFitter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from lifelines import KaplanMeierFitter
 
-from osteobook.plots import survival  # noqa: E402
-from osteobook.plots.style import MIN_FONT_PT, PALETTE, SVG_METADATA, plain_log_ticks, use_book_style, wrap  # noqa: E402
+from osteobook.plots import survival
+from osteobook.plots.style import (
+    MIN_FONT_PT,
+    PALETTE,
+    SVG_METADATA,
+    plain_log_ticks,
+    use_book_style,
+    wrap,
+)
 
 
 def test_numbers_at_risk_match_lifelines_event_table():

@@ -14,8 +14,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
+import pooch
 import yaml
 
 from ..datasets import registry
@@ -61,8 +63,39 @@ def stage(variant: str, executed: dict[str, Path], profile: dict | None = None) 
           if hide_solutions else _copy_if_changed(notebook, target / "notebooks" / f"{name}.ipynb")
           for name, notebook in executed.items()),
         _write_if_changed(target / "book" / "reproduce.md", reproduce_page(variant, profile or {})),
+        *(_copy_if_changed(source, target / "book" / "_static" / "katex" / name)
+          for name, source in katex_files().items()),
     ]
     return target, any(changed)
+
+
+# KaTeX typesets the maths (book/_ext/katex_math.py). It is fetched from the npm registry, checked against its
+# sha256 and served with the book, never committed; the stylesheet keeps only the woff2 fonts it ships.
+KATEX_URL = "https://registry.npmjs.org/katex/-/katex-0.19.1.tgz"
+KATEX_SHA256 = "24da5a599eb2fcede2e270b99a6ff48bca816beecc95feeb84e8cccbd1bb34fd"
+OLD_FONT_FORMATS = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
+
+
+def katex_files() -> dict[str, Path]:
+    """`{name under _static/katex: local file}`: script, woff2-only stylesheet, fonts, licence; empty offline."""
+    folder = BUILD / "vendor" / "katex-0.19.1"
+    if not (folder / "katex.min.css").exists():
+        try:
+            archive = pooch.retrieve(KATEX_URL, known_hash=f"sha256:{KATEX_SHA256}", path=BUILD / "vendor",
+                                     progressbar=False)
+        except Exception as err:  # offline: pages show the TeX source instead of typeset maths
+            print(f"KaTeX not fetched ({type(err).__name__}); maths will show as TeX", file=sys.stderr)
+            return {}
+        with tarfile.open(archive) as bundle:
+            for member in bundle.getmembers():
+                keep = member.name in ("package/LICENSE", "package/dist/katex.min.js", "package/dist/katex.min.css")
+                if member.isfile() and (keep or (member.name.startswith("package/dist/fonts/")
+                                                 and member.name.endswith(".woff2"))):
+                    member.name = member.name.removeprefix("package/").removeprefix("dist/")
+                    bundle.extract(member, folder, filter="data")
+        css = folder / "katex.min.css"
+        css.write_text(OLD_FONT_FORMATS.sub("", css.read_text()))
+    return {str(path.relative_to(folder)): path for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
