@@ -35,6 +35,7 @@ ARMS = pa.DataFrameSchema({
     "randomised": pa.Column(bool),
     "comparator_arm_id": pa.Column(str, nullable=True),
     "population": pa.Column(str),
+    "min_age_years": pa.Column("Int64", pa.Check.in_range(0, 99), nullable=True),
     "nct": pa.Column(str, pa.Check.str_matches(r"^NCT\d{8}"), nullable=True),
     "n_enrolled": pa.Column("Int64", pa.Check.ge(1), nullable=True),
     "osteosarcoma_specific": pa.Column(bool),
