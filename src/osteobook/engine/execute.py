@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from ..datasets import registry
-from ..errors import ChapterFailed
+from ..errors import ChapterFailed, ParameterError
+from . import findings
 from ..paths import DATA, ROOT, results_path, variant_dir
 from .params import Chapter, resolve
 from .results import load_results, save_results
+
+DEFAULT_ALPHA = 0.05  # the significance level of a chapter that declares no `alpha` (engine.findings)
 
 KERNEL = "python3"
 PACKAGE = Path(__file__).resolve().parents[1]  # the installed `osteobook` package
@@ -185,8 +188,15 @@ def run(job: Job) -> float:
         if not (scratch / "results.json").exists():
             raise ChapterFailed(f"chapter {job.chapter.name!r} ran but did not write its results file "
                                 "(save_results(results_path, ...)); the previous good output was kept")
-        save_results(scratch / "results.json", {**load_results(scratch / "results.json"), "parameters": job.parameters})
-        _hide_injected_parameters(scratch / "executed.ipynb", job)
+        results = load_results(scratch / "results.json")
+        alpha = float(job.parameters.get("alpha", DEFAULT_ALPHA))
+        try:
+            accounted = findings.account(job.chapter.name, results, job.chapter.findings, alpha)
+        except ParameterError as err:
+            raise ChapterFailed(f"{err}; the previous good output was kept") from None
+        save_results(scratch / "results.json", {**results, "parameters": job.parameters,
+                                                 **({} if accounted is None else {"findings": accounted})})
+        _hide_injected_parameters(scratch / "executed.ipynb", job, findings.findings_box(accounted, alpha))
         (scratch / "key").write_text(input_key(job))
         job.key_file.unlink(missing_ok=True)  # an interruption between the renames below leaves no valid key
         (scratch / "results.json").replace(job.results)
@@ -200,13 +210,14 @@ def run(job: Job) -> float:
     return time.perf_counter() - start
 
 
-def _hide_injected_parameters(path: Path, job: Job | None = None) -> None:
+def _hide_injected_parameters(path: Path, job: Job | None = None, findings_box: str = "") -> None:
     """The cell papermill injects (values and the internal results path) is build plumbing, not for the page;
     the values are recorded in the results file and on the Reproduce page, and (given the job) shown to
-    readers in a "Parameters of this page" box under the chapter's title."""
+    readers in a "Parameters of this page" box under the chapter's title, followed by `findings_box`."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("jupytext", None)  # no pairing with a `.md` next to it: JupyterLab opens it as it is
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
@@ -219,8 +230,9 @@ def _hide_injected_parameters(path: Path, job: Job | None = None) -> None:
         source = job.chapter.source
         papermill_meta["input_path"] = str(source.relative_to(ROOT) if source.is_relative_to(ROOT) else source.name)
     if job is not None and title is not None:
+        boxes = [parameters_box(job.chapter, job.parameters), findings_box]
         title.source = re.sub(r"^(# .*\n?)", lambda match: match.group(1).rstrip("\n") + "\n\n"
-                              + parameters_box(job.chapter, job.parameters) + "\n",
+                              + "\n\n".join(box for box in boxes if box) + "\n",
                               title.source, count=1, flags=re.MULTILINE)
     nbformat.write(notebook, path)
 

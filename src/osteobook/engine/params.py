@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import ParameterError
+from .findings import check_declarations
 from ..paths import NOTEBOOKS, PROFILES
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
@@ -43,6 +44,7 @@ class Chapter:
     bibliography: tuple[str, ...]
     data: tuple[str, ...]
     parameters: dict[str, dict[str, Any]] = field(repr=False)
+    findings: tuple[dict[str, Any], ...] | None = field(default=None, repr=False)  # see engine.findings
 
     def defaults(self) -> dict[str, Any]:
         return {key: spec["default"] for key, spec in self.parameters.items()}
@@ -67,7 +69,8 @@ def load_chapter(name: str, folder: Path = NOTEBOOKS) -> Chapter:
                              "parameters (and optionally bibliography, data)")
     chapter = Chapter(name=name, title=spec["title"], source=folder / f"{name}.md", part=spec["part"],
                       order=int(spec["order"]), bibliography=tuple(spec.get("bibliography", [])),
-                      data=tuple(spec.get("data", [])), parameters=spec["parameters"])
+                      data=tuple(spec.get("data", [])), parameters=spec["parameters"],
+                      findings=check_declarations(name, spec.get("findings")))
     for key, param in chapter.parameters.items():  # the spec's own defaults must pass its rules
         if not isinstance(param, dict) or param.get("type") not in TYPES or "default" not in param:
             raise ParameterError(f"{spec_file}: parameter {key!r} needs a 'type' ({', '.join(TYPES)}) and a "
