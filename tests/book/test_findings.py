@@ -22,7 +22,8 @@ def scan(node, path=(), alpha=0.05):
     """Significant values by the rule stated on the pages: an adjusted value decides where there is one."""
     if isinstance(node, dict):
         values = {k: v for k, v in node.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        adjusted = {k for k in values if k in ADJUSTED} if any(k in TESTS for k in values) else set()
+        raw = [v for k, v in values.items() if k in TESTS]
+        adjusted = {k for k in values if k in ADJUSTED and min(raw) <= values[k] <= 1} if raw else set()
         deciding = adjusted or {k for k in values if k in TESTS | ADJUSTED}
         for key in sorted(deciding | (CHECKS & set(values))):
             if values[key] < alpha:

@@ -11,13 +11,15 @@ RESULTS = {
     "correlations": [{"rho": -0.5, "p": 0.001, "q": 0.004},         # q decides: significant
                      {"rho": 0.2, "p": 0.03, "q": 0.20}],           # p < alpha but q is not: not significant
     "pooled": {"estimate": 0.3, "q": 25.0, "q_p": 0.002},          # Cochran's Q: its p is a model check
+    "glmm": {"odds_ratio": 12.8, "p": 0.017, "q": 5.7},            # q > 1 is a Q statistic: the raw p decides
     "posterior": {"p_above_0.1": 0.001},                           # a posterior probability, not a test
 }
 
 
 def test_significant_results_with_the_deciding_value():
     found = findings.significant(RESULTS, 0.05)
-    assert [f["path"] for f in found] == ["cox/0/p", "cox/0/ph_p", "correlations/0/q", "pooled/q_p"]
+    assert [f["path"] for f in found] == ["cox/0/p", "cox/0/ph_p", "correlations/0/q", "pooled/q_p",
+                                           "glmm/p"]
 
 
 def test_alpha_moves_the_line():
@@ -29,13 +31,14 @@ ENTRIES = ({"match": "cox/*", "what": "Cox models", "shown": "the survival table
 
 
 def test_account_names_every_unaccounted_result_and_the_file_to_edit():
-    with pytest.raises(ParameterError, match=r"1 significant result.*pooled/q_p = 0.002.*notebooks/demo.params.yaml"):
+    with pytest.raises(ParameterError, match=r"2 significant result.*pooled/q_p = 0.002; glmm/p = 0.017.*notebooks/demo.params.yaml"):
         findings.account("demo", RESULTS, ENTRIES, 0.05)
-    entries = (*ENTRIES, {"match": "pooled/*", "what": "heterogeneity", "set_aside": "shown in the forest plot"})
+    entries = (*ENTRIES, {"match": "pooled/*", "what": "heterogeneity", "set_aside": "shown in the forest plot"},
+               {"match": "glmm/*", "what": "subgroups", "set_aside": "a demonstration"})
     accounted = findings.account("demo", RESULTS, entries, 0.05)
     assert [(a["path"], a["what"]) for a in accounted] == [
         ("cox/0/p", "Cox models"), ("cox/0/ph_p", "Cox models"), ("correlations/0/q", "correlations"),
-        ("pooled/q_p", "heterogeneity")]
+        ("pooled/q_p", "heterogeneity"), ("glmm/p", "subgroups")]
     box = findings.findings_box(accounted, 0.05)
     assert "| Cox models | 2 | shown: the survival table |" in box and "| correlations | 1 | set aside: exploratory |" in box
 

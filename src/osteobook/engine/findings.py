@@ -9,7 +9,8 @@ the page's glue keys that carry them, or `page_text`: words of the table that sh
 through unmentioned. The accounting is written into the results file and shown under the chapter's title.
 
 A result is significant when its test value is below the chapter's `alpha` (0.05 if it has none); where
-a result carries an adjusted value (`q`, `q_value`, `p_holm`), that one decides. Model checks count too:
+a result carries an adjusted value (`q`, `q_value`, `p_holm`: a probability no smaller than the raw p), that
+one decides. Model checks count too:
 a proportional-hazards violation (`ph_p`, `ph_global_p`) or heterogeneity (`q_p`) is a result to report.
 """
 from __future__ import annotations
@@ -36,8 +37,10 @@ def significant(results: dict[str, Any], alpha: float) -> list[dict[str, Any]]:
 
     def walk(node: Any, path: list[str]) -> None:
         if isinstance(node, dict):
-            adjusted = [key for key in ADJUSTED if number(node.get(key))]
-            deciding = adjusted if adjusted and any(number(node.get(key)) for key in RAW) else []
+            raw = [node[key] for key in RAW if number(node.get(key))]
+            # an adjusted p-value is a probability no smaller than a raw p (a `q` above 1 is Cochran's Q)
+            adjusted = [key for key in ADJUSTED if number(node.get(key)) and min(raw, default=0) <= node[key] <= 1]
+            deciding = adjusted if adjusted and raw else []
             keys = deciding or [key for key in (*RAW, *ADJUSTED) if number(node.get(key))]
             for key in (*keys, *CHECKS):
                 if number(node.get(key)) and node[key] < alpha:
