@@ -38,7 +38,8 @@ def test_every_glue_name_in_the_notebook_is_provided(result):
 def test_results_hold_no_parameters(result):
     """The runner writes the resolved parameters itself."""
     assert set(result.results) == {"inputs", "pooled", "methods", "leave_one_out", "subgroups", "benchmark",
-                                   "tki_alone_pfs", "hazard_ratios", "sensitivity", "gdsc"}
+                                   "tki_alone_pfs", "hazard_ratios", "sensitivity", "gdsc", "arm_sensitivity",
+                                   "regimen_pools", "targets", "toxicity_ids"}
 
 
 def test_glued_counts_match_the_pooled_inputs(result):

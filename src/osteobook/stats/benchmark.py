@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import check_choice
+from .decision import classify
 from .meta_analysis import effect_sizes
 from .proportions import effective_count
 
@@ -65,3 +66,33 @@ def pooled_versus(pooled: dict, benchmark: pd.Series, transform: str,
             "p": float(2 * stats.norm.sf(abs(z))),
             "ci_low_above_benchmark_ci": bool(pooled["proportion_ci_low"] > benchmark["ci_high"]),
             "pi_low_above_benchmark": bool(pooled["proportion_pi_low"] > benchmark["estimate"])}
+
+
+# ---- thresholds a pooled rate must clear -----------------------------------------------------------------
+
+COG_ACTIVITY_MULTIPLIER = 2.0  # COG 2021: activity = "an EFS improvement of double the upper confidence interval"
+CLEARANCE_RULES = {
+    "ci_separation": "the pooled 95% CI lies wholly above the benchmark's upper 95% bound",
+    "activity_bar": "the pooled 95% CI lies wholly above the activity bar (multiplier × the benchmark's upper bound)",
+}
+
+
+def activity_bar(benchmark: pd.Series, multiplier: float = COG_ACTIVITY_MULTIPLIER) -> float:
+    """The rate a drug must exceed to be called active under COG's rule: `multiplier` × the benchmark's upper bound."""
+    if multiplier < 1:
+        raise ValueError(f"the activity multiplier must be at least 1, got {multiplier}")
+    return multiplier * float(benchmark["ci_high"])
+
+
+def clearance(low: float, high: float, benchmark: pd.Series,
+              multiplier: float = COG_ACTIVITY_MULTIPLIER) -> dict[str, object]:
+    """Where the interval (low, high) of a pooled rate lies against a benchmark's upper bound and its activity bar.
+
+    Both rules of `CLEARANCE_RULES` as booleans, and `decision.classify` with the benchmark's upper bound as
+    "no gain" and the activity bar as the "important" gain, so that a CI reaching from below the bar to
+    above it reads as "not settled" rather than as a failure or a success.
+    """
+    upper, bar = float(benchmark["ci_high"]), activity_bar(benchmark, multiplier)
+    return {"benchmark_upper": upper, "activity_bar": bar,
+            "ci_separation": bool(low > upper), "activity_bar_cleared": bool(low >= bar),
+            "verdict": classify(low, high, upper, bar)}
