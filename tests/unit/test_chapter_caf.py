@@ -47,15 +47,17 @@ def test_glued_values_are_plain_python(result):
 
 
 def test_results_are_the_three_sections_without_parameters(result, tmp_path):
-    assert set(result.results) == {"single_cell", "target", "isg"}
+    assert set(result.results) == {"single_cell", "target", "isg", "identities", "purity"}
     written = json.loads(save_results(tmp_path / "caf.json", result.results).read_text())
     assert written["target"]["n_matched_survival"] == result.glue["target_n"]
     assert written["isg"]["n"] == result.glue["isg_n"]
 
 
 def test_sections_agree_with_analyse(result):
-    assert result.glue == {**result.single_cell.glue, **result.target.glue, **result.isg.glue}
-    assert result.results == caf.key_results(result.single_cell, result.target, result.isg)
+    assert result.glue == {**result.single_cell.glue, **result.identities.glue, **result.target.glue,
+                           **result.isg.glue, **result.purity.glue}
+    assert result.results == caf.key_results(result.single_cell, result.target, result.isg, result.identities,
+                                             result.purity)
 
 
 def test_fibroblast_like_clusters_by_hand(result):

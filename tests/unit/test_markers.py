@@ -18,7 +18,22 @@ def test_curated_table_loads_and_hides_unverified_rows():
     assert set(everything["status"]) == {"verified", "secondary", "unverified"}
     assert "unverified" not in set(default["status"])
     assert len(default) == (everything["status"] != "unverified").sum()
-    assert everything["doi"].str.startswith("10.").all()
+    without_doi = everything["doi"].isna()
+    assert set(everything.loc[without_doi, "source"]) == {"wuchengscos"}, "only the data authors' script has no DOI"
+    assert everything.loc[~without_doi, "doi"].str.startswith("10.").all()
+
+
+def test_identity_sets_hold_the_quoted_genes():
+    """The authors' label markers and the book's identity sets, as quoted in data/caf_markers.csv."""
+    table = markers.load_markers()
+    authors = markers.marker_sets(table, "wuchengscos")
+    assert set(authors) == set(markers.AUTHOR_SETS)
+    assert authors["MSC"] == ["SFRP2", "CXCL12"] and authors["Osteoblasts"] == ["ALPL", "RUNX2"]
+    assert set(markers.marker_sets(table, "osteoblast2013")["osteoblast"]) == {
+        "RUNX2", "BGLAP", "SPARC", "IBSP", "SPP1", "COL1A1", "COL1A2"}
+    assert markers.marker_sets(table, "omatsu2021")["CAR stroma"] == ["CXCL12", "LEPR", "KITL", "FOXC1", "EBF3"]
+    for row in table.loc[table["source"].isin(["wuchengscos", "omatsu2021", "osteoblast2013"])].itertuples():
+        assert row.source_symbol.split("/")[0].lower() in row.quote.lower() or row.gene in row.quote, row
 
 
 def test_pan_caf_set_is_the_reviews_four_genes():

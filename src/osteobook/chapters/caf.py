@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 
 from ..datasets import cohorts, markers
+from ..datasets import purity as purity_data
 from ..datasets.registry import fetch
 from ..engine.params import validate
 from ..sources import linked_table, source_cell
-from ..stats import enrichment, survival
+from ..stats import decision, enrichment, survival
 from ..stats.groups import compare_groups, logistic_per_sd, spearman_ci
 from ..stats.multiple_testing import adjust
+from ..stats.purity import partial_spearman
 from ..stats.scores import gene_set_score
 
 SEURAT_MARKERS = "wucheng_scos/markers_r0.3.txt"
@@ -30,6 +32,9 @@ SPLIT_LABELS = {"median": "the median", "upper_tertile": "the upper tertile", "u
 ENDPOINT_LABELS = {"OS": "overall survival", "EFS": "event-free survival"}
 ISG_FEATURES = ["iCAF score", "TGFB1", "PDGFRB"]
 IMMUNE_SCORES = ["T cells", "CD8 T cells"]
+IDENTITY_SOURCES = ["osteoblast2013", "omatsu2021"]  # the book's identity sets; the authors' own are `wuchengscos`
+TUMOUR_LABELS = ["Osteoblasts", "Chondroblastic"]  # the data authors' labels for malignant-lineage cells
+SHOWN_LABELS = ["Fibroblast", "MSC", "Pericyte"]  # stromal labels shown in the identity table besides CAF-like clusters
 TABLE_STYLE = [{"selector": "td, th", "props": "padding: 3px 8px; vertical-align: top;"}]
 
 
@@ -171,6 +176,107 @@ def fibroblast_table(cells: SingleCell) -> pd.io.formats.style.Styler:
             .set_caption("Fibroblast-like clusters: their six strongest markers, pan-CAF markers, and the subtype "
                          "called with each multi-gene marker source")
             .set_table_styles(TABLE_STYLE))
+
+
+# ---- what the clusters are ----------------------------------------------------------------------
+
+def identity_sets(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The data authors' marker genes for their labels and the book's sourced identity sets."""
+    sets = markers.marker_sets(table, "wuchengscos")
+    for source in IDENTITY_SOURCES:
+        sets.update(markers.marker_sets(table, source))
+    return sets
+
+
+def read_cluster(passing: set[str], label: str, fibroblast_like: bool) -> str:
+    """The book's reading of a cluster from the identity sets enriched among its markers (first rule that applies)."""
+    if "osteoblast" in passing:
+        return ("osteoblastic bone-matrix programme and pan-CAF genes: tumour cell or CAF cannot be told apart"
+                if fibroblast_like else "osteoblastic bone-matrix programme (tumour or osteoblast lineage)")
+    if "CAR stroma" in passing:
+        return "CXCL12-abundant reticular-like stroma"
+    if label in passing:
+        return f"{label}, as the authors' own markers show"
+    return "not established by the curated marker sets"
+
+
+@dataclass(frozen=True)
+class Identities:
+    """Each cluster's enrichment for identity sets, the book's reading and the clusters read as tumour lineage."""
+
+    enriched: pd.DataFrame
+    reading: pd.Series
+    tumour_clusters: list[str]
+    table: pd.DataFrame  # the clusters the chapter discusses, with their evidence
+    glue: dict[str, Any]
+    results: dict[str, Any]
+
+
+def _top_markers(sc: pd.DataFrame, n: int = 6) -> pd.Series:
+    return (sc.loc[sc["p_val_adj"] < 0.05].sort_values("avg_log2FC", ascending=False).groupby("cluster")["gene"]
+            .agg(lambda g: ", ".join(g.head(n))))
+
+
+def cluster_identities(cells: SingleCell, alpha: float) -> Identities:
+    """Score every cluster for the authors' label markers and the book's identity sets, and read it by rule."""
+    validate("caf", locals())
+    sets = identity_sets(markers.load_markers())
+    enriched = enrichment.enrichment(cells.seurat, sets)
+    enriched["passes"] = enriched["q_value"] < alpha
+    passing = enriched.loc[enriched["passes"]].groupby("cluster")["set"].agg(set)
+    labels, fibro, calls = cells.labels, cells.calls["fibroblast_like"], cells.calls["call"]
+    reading = pd.Series({c: read_cluster(passing.get(c, set()), labels[c], bool(fibro[c])) for c in calls.index})
+    tumour = [c for c in calls.index if labels[c] in TUMOUR_LABELS or "osteoblast" in passing.get(c, set())]
+    shown = [c for c in calls.index if fibro[c] or labels[c] in SHOWN_LABELS]
+    cell = enriched.set_index(["cluster", "set"])
+
+    def overlap(cluster: str, name: str) -> str:
+        if name not in sets:
+            return "no marker line in the authors' script"
+        row = cell.loc[(cluster, name)]
+        return f"{row['k']}/{row['K']}" + (f": {row['genes']}" if row["k"] else "") + (" (q < α)" if row["passes"] else "")
+
+    top = _top_markers(cells.seurat)
+    table = pd.DataFrame({
+        "cluster": shown, "authors' label": [labels[c] for c in shown],
+        "CAF call (this chapter)": [calls[c] for c in shown], "top markers": [top.get(c, "") for c in shown],
+        "authors' markers for their label": [overlap(c, labels[c]) for c in shown],
+        "osteoblast set": [overlap(c, "osteoblast") for c in shown],
+        "CAR stroma set": [overlap(c, "CAR stroma") for c in shown],
+        "reading (rule)": [reading[c] for c in shown]})
+
+    def named(clusters) -> str:
+        return listing([f"{c} ({labels[c]})" for c in clusters])
+
+    osteo_fibro = [c for c in shown if fibro[c] and "osteoblast" in passing.get(c, set())]
+    icaf = [c for c in calls.index if "iCAF" in str(calls[c])]
+    unresolved = [c for c in shown if reading[c].startswith("not established")]
+    glue = {
+        "id_osteo_caf": named(osteo_fibro), "id_tumour_clusters": named(tumour),
+        "id_unresolved": named(unresolved),
+        "id_unresolved_markers": "; ".join(f"{c}: {top.get(c, '')}" for c in unresolved),
+        "id_icaf_car": "; ".join(f"cluster {c}, {overlap(c, 'CAR stroma')}" for c in icaf) or "none",
+        "id_icaf_msc": "; ".join(f"cluster {c}, {overlap(c, 'MSC')}" for c in icaf) or "none",
+        "id_car_like": named([c for c in calls.index if "CAR stroma" in passing.get(c, set())]),
+        "id_fibroblast_col": named(labels.index[labels == "Fibroblast"]),
+        "id_fibroblast_read": listing(sorted({reading[c] for c in labels.index[labels == "Fibroblast"]})),
+    }
+    results = {"reading": reading.to_dict(), "tumour_clusters": tumour,
+               "enrichment": enriched.to_dict(orient="records"), "shown": shown}
+    return Identities(enriched, reading, tumour, table, glue, results)
+
+
+def identity_table(ids: Identities) -> pd.io.formats.style.Styler:
+    """The discussed clusters: authors' label beside the book's call and reading, with the marker evidence."""
+    return (ids.table.style.hide(axis="index").set_table_styles(TABLE_STYLE)
+            .set_caption("What the stromal clusters are: the data authors' label, this chapter's CAF call, the top "
+                         "markers, and k/K genes of each identity set among the cluster's markers (q < α: enriched)"))
+
+
+def tumour_marker_clusters(cells: SingleCell, ids: Identities, genes: list[str]) -> list[str]:
+    """Tumour-lineage clusters (by `cluster_identities`) that list any of `genes` as a marker."""
+    sc = cells.seurat.loc[(cells.seurat["p_val_adj"] < 0.05) & cells.seurat["gene"].isin(genes)]
+    return [c for c in ids.tumour_clusters if c in set(sc["cluster"])]
 
 
 # ---- TARGET-OS -----------------------------------------------------------------------------------
@@ -319,6 +425,169 @@ def isg_os2(marker_source: str, include_unverified: bool, bulk_score: str, endpo
     return IsgOS2(isg, cox, correlations, glue, results)
 
 
+# ---- purity, and what the nulls can exclude ------------------------------------------------------
+
+def exclusion_verdict(q: float, rho_ci: tuple[float, float], adjusted_ci: tuple[float, float], in_tumour: bool,
+                      alpha: float, important_rho: float) -> str:
+    """Immune exclusion predicts rho < 0. Not detected: read the unadjusted CI with `decision.association`.
+    Detected: 'not interpretable without purity adjustment' if adjusting for the ESTIMATE score brings the CI
+    to 0, or if the gene is a marker of tumour-lineage clusters (the panel cannot measure purity); otherwise
+    the adjusted CI is read with `decision.association`."""
+    if q >= alpha:
+        return decision.ASSOCIATION_VERDICTS[decision.association(*rho_ci, important_rho, -1, "difference")]
+    if adjusted_ci[0] <= 0 <= adjusted_ci[1]:
+        return "not interpretable without purity adjustment: adjusting for the ESTIMATE score removes it"
+    if in_tumour:
+        return ("not interpretable without purity adjustment: the gene marks osteoblastic (tumour-lineage) clusters, "
+                "and an immune panel cannot measure tumour purity")
+    return decision.ASSOCIATION_VERDICTS[decision.association(*adjusted_ci, important_rho, -1, "difference")]
+
+
+@dataclass(frozen=True)
+class Purity:
+    """ESTIMATE-adjusted immune-exclusion correlations (ISG/OS2), tumour-fraction-adjusted Cox (TARGET-OS),
+    the iCAF score's make-up, and every CAF verdict by the inconclusive-vs-against rule."""
+
+    exclusion: pd.DataFrame
+    target_adjusted: pd.DataFrame
+    icaf_genes: pd.DataFrame
+    verdicts: pd.DataFrame
+    glue: dict[str, Any]
+    results: dict[str, Any]
+
+
+def _estimate_scores(expression: pd.DataFrame, sets: dict[str, list[str]], exclude: set[str],
+                     bulk_score: str) -> tuple[pd.Series, dict[str, list[str]]]:
+    """The ESTIMATE score (stromal + immune, each the mean of on-panel z-scores) without the genes in `exclude`."""
+    used = {name: [g for g in genes if g in expression.index and g not in exclude] for name, genes in sets.items()}
+    return sum(gene_set_score(expression, genes, bulk_score) for genes in used.values()), used
+
+
+def _icaf_make_up(cells: SingleCell, genes: list[str]) -> pd.DataFrame:
+    """Which single-cell clusters list each iCAF-score gene as a marker: myeloid, fibroblast-like, both, neither."""
+    sc = cells.seurat.loc[cells.seurat["p_val_adj"] < 0.05]
+    myeloid = set(cells.labels.index[cells.labels == "Myeloid"])
+    fibro = set(cells.calls.index[cells.calls["fibroblast_like"]])
+    rows = []
+    for gene in genes:
+        clusters = sorted(set(sc.loc[sc["gene"] == gene, "cluster"]), key=int)
+        kind = {(True, True): "both", (True, False): "myeloid only", (False, True): "fibroblast-like only",
+                (False, False): "neither"}[(bool(myeloid & set(clusters)), bool(fibro & set(clusters)))]
+        rows.append({"gene": gene, "marker of clusters": ", ".join(clusters) or "none", "expressed by": kind})
+    return pd.DataFrame(rows)
+
+
+def purity_and_verdicts(cells: SingleCell, ids: Identities, target: TargetOS, isg: IsgOS2, bulk_score: str,
+                        alpha: float, important_hr: float, important_rho: float,
+                        important_difference: float) -> Purity:
+    """Adjust the bulk associations for purity and give every CAF verdict by `decision.association`."""
+    validate("caf", locals())
+    expression, _ = cohorts.read_isg_os2()
+    estimate = purity_data.read_estimate_sets()
+    table = markers.load_markers()
+    immune_genes = set().union(*markers.marker_sets(table, "danaher2017").values())
+    feature_genes = {"iCAF score": isg.results["icaf_genes"], "TGFB1": ["TGFB1"], "PDGFRB": ["PDGFRB"]}
+    rows = []
+    for _, row in isg.correlations.iterrows():
+        exclude = immune_genes | set(feature_genes[row["feature"]])
+        score, used = _estimate_scores(expression, estimate, exclude, bulk_score)
+        x, y = isg.data[row["feature"]], isg.data[row["immune score"]]
+        adj = partial_spearman(x, y, score.reindex(x.index).rename("ESTIMATE"))
+        stromal = partial_spearman(x, y, gene_set_score(expression, used["stromal"], bulk_score)
+                                   .reindex(x.index).rename("stromal"))
+        in_tumour = bool(tumour_marker_clusters(cells, ids, feature_genes[row["feature"]]))
+        rows.append({**row[["feature", "immune score", "rho", "ci_low", "ci_high", "q"]].to_dict(), "rho_estimate": adj["rho"], "estimate_low": adj["ci_low"],
+                     "estimate_high": adj["ci_high"], "rho_stromal": stromal["rho"], "stromal_low": stromal["ci_low"],
+                     "stromal_high": stromal["ci_high"], "in_tumour_clusters": in_tumour,
+                     "n_stromal_genes": len(used["stromal"]), "n_immune_genes": len(used["immune"]),
+                     "verdict": exclusion_verdict(row["q"], (row["ci_low"], row["ci_high"]), (adj["ci_low"], adj["ci_high"]),
+                                                  in_tumour, alpha, important_rho)})
+    exclusion = pd.DataFrame(rows)
+
+    data = target.data.assign(tumour_fraction=target.data[TUMOUR_LABELS].sum(axis=1))
+    target_adjusted = survival.cox(data, "os_days", "os_event", ["Fibroblast", "tumour_fraction"],
+                                   per_sd=["Fibroblast", "tumour_fraction"])
+    fib_adj = target_adjusted.iloc[0]
+    make_up = _icaf_make_up(cells, isg.results["icaf_genes"])
+
+    fib, icaf = target.fibroblast, isg.cox.set_index("term").loc["iCAF score"]
+    r = isg.results
+    n_isg = int(isg.data[["iCAF score", "ABCB1"]].dropna().shape[0])
+    claims = [
+        ("TARGET-OS fibroblast fraction, overall survival (HR per SD)", fib["hr"], fib["ci_low"], fib["ci_high"],
+         decision.association(fib["ci_low"], fib["ci_high"], important_hr, 1, "ratio"),
+         f"HR ≥ {decision.detectable_hr(int(fib['events'])):.2f} per SD ({int(fib['events'])} deaths)"),
+        ("TARGET-OS fibroblast fraction adjusted for the tumour-cell fraction", fib_adj["hr"], fib_adj["ci_low"],
+         fib_adj["ci_high"], decision.association(fib_adj["ci_low"], fib_adj["ci_high"], important_hr, 1, "ratio"),
+         f"HR ≥ {decision.detectable_hr(int(fib_adj['events'])):.2f} per SD"),
+        (f"ISG/OS2 iCAF score, {ENDPOINT_LABELS[r['endpoint']]} (HR per SD)", icaf["hr"], icaf["ci_low"],
+         icaf["ci_high"], decision.association(icaf["ci_low"], icaf["ci_high"], important_hr, 1, "ratio"),
+         f"HR ≥ {decision.detectable_hr(int(icaf['events'])):.2f} per SD ({int(icaf['events'])} events)"),
+        ("ISG/OS2 iCAF score, poor minus good responders (score units ≈ SD)", r["icaf_response"]["difference"],
+         r["icaf_response"]["ci_low"], r["icaf_response"]["ci_high"],
+         decision.association(r["icaf_response"]["ci_low"], r["icaf_response"]["ci_high"], important_difference, 1,
+                              "difference"), "not computed (difference in score units)"),
+        ("ISG/OS2 iCAF score vs ABCB1 (Spearman ρ)", r["icaf_abcb1"]["rho"], r["icaf_abcb1"]["ci_low"],
+         r["icaf_abcb1"]["ci_high"], decision.association(r["icaf_abcb1"]["ci_low"], r["icaf_abcb1"]["ci_high"],
+                                                           important_rho, 1, "difference"),
+         f"|ρ| ≥ {decision.detectable_rho(n_isg):.2f} (n = {n_isg})"),
+    ]
+    verdicts = pd.DataFrame(claims, columns=["association", "estimate", "ci_low", "ci_high", "key", "detectable"])
+    verdicts["verdict"] = verdicts["key"].map(decision.ASSOCIATION_VERDICTS)
+    pdgfrb = exclusion.set_index(["feature", "immune score"]).loc[("PDGFRB", "T cells")]
+    n_myeloid = int(make_up["expressed by"].isin(["myeloid only", "both"]).sum())
+    v = verdicts.set_index("key", drop=False)
+    glue = {
+        "important_hr": important_hr, "important_rho": important_rho, "important_difference": important_difference,
+        "fib_verdict": verdicts.at[0, "verdict"], "fib_detectable": verdicts.at[0, "detectable"],
+        "fib_tumour_adj_hr": float(fib_adj["hr"]), "fib_tumour_adj_low": float(fib_adj["ci_low"]),
+        "fib_tumour_adj_high": float(fib_adj["ci_high"]), "fib_tumour_adj_verdict": verdicts.at[1, "verdict"],
+        "tumour_fraction_hr": float(target_adjusted.iloc[1]["hr"]),
+        "tumour_fraction_low": float(target_adjusted.iloc[1]["ci_low"]),
+        "tumour_fraction_high": float(target_adjusted.iloc[1]["ci_high"]),
+        "tumour_fraction_labels": listing(TUMOUR_LABELS),
+        "icaf_verdict": verdicts.at[2, "verdict"], "icaf_detectable": verdicts.at[2, "detectable"],
+        "resp_verdict": verdicts.at[3, "verdict"], "abcb1_verdict": verdicts.at[4, "verdict"],
+        "abcb1_detectable": verdicts.at[4, "detectable"],
+        "pdgfrb_adj_rho": float(pdgfrb["rho_estimate"]), "pdgfrb_adj_low": float(pdgfrb["estimate_low"]),
+        "pdgfrb_adj_high": float(pdgfrb["estimate_high"]), "pdgfrb_str_rho": float(pdgfrb["rho_stromal"]),
+        "pdgfrb_str_low": float(pdgfrb["stromal_low"]), "pdgfrb_str_high": float(pdgfrb["stromal_high"]),
+        "pdgfrb_verdict": pdgfrb["verdict"],
+        "pdgfrb_tumour_clusters": listing(tumour_marker_clusters(cells, ids, ["PDGFRB"])),
+        "est_stromal_n": int(pdgfrb["n_stromal_genes"]), "est_immune_n": int(pdgfrb["n_immune_genes"]),
+        "est_stromal_panel": sum(g in expression.index for g in estimate["stromal"]),
+        "est_immune_panel": sum(g in expression.index for g in estimate["immune"]),
+        "icaf_n_genes": len(make_up), "icaf_n_myeloid": n_myeloid,
+        "icaf_myeloid_genes": listing(make_up.loc[make_up["expressed by"].isin(["myeloid only", "both"]), "gene"]),
+        "icaf_fibro_genes": listing(make_up.loc[make_up["expressed by"] == "fibroblast-like only", "gene"]),
+        "n_inconclusive": int((v["key"] == "inconclusive").sum()), "n_against": int((v["key"] == "against").sum()),
+    }
+    results = {"exclusion": exclusion.to_dict(orient="records"),
+               "target_adjusted": target_adjusted.to_dict(orient="records"),
+               "icaf_make_up": make_up.to_dict(orient="records"), "verdicts": verdicts.to_dict(orient="records"),
+               "important": {"hr": important_hr, "rho": important_rho, "difference": important_difference}}
+    return Purity(exclusion, target_adjusted, make_up, verdicts, glue, results)
+
+
+def verdict_table(purity: Purity) -> pd.io.formats.style.Styler:
+    """Every CAF association with its CI, the rule's verdict and the smallest effect the cohort detects."""
+    frame = purity.verdicts.drop(columns="key").rename(columns={"detectable": "detectable with 80% power"})
+    return (frame.style.hide(axis="index").format({"estimate": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}"})
+            .set_table_styles(TABLE_STYLE)
+            .set_caption("CAF associations read against the clinically important effect (chapter parameters): "
+                         "'inconclusive' when the CI includes both no effect and an important one"))
+
+
+def exclusion_table(purity: Purity) -> pd.io.formats.style.Styler:
+    """Immune-exclusion correlations before and after adjustment for the ESTIMATE score, with the verdict."""
+    cols = ["feature", "immune score", "rho", "ci_low", "ci_high", "q", "rho_estimate", "estimate_low",
+            "estimate_high", "rho_stromal", "in_tumour_clusters", "verdict"]
+    return (purity.exclusion[cols].style.hide(axis="index").set_table_styles(TABLE_STYLE)
+            .format({c: "{:.2f}" for c in cols[2:10]})
+            .set_caption("ISG/OS2: Spearman ρ unadjusted (bootstrap CI, BH q) and partial ρ given the ESTIMATE score "
+                         "(stromal + immune genes on the panel, tested genes left out) or its stromal part"))
+
+
 # ---- the whole chapter ---------------------------------------------------------------------------
 
 def key_numbers(target: TargetOS, isg: IsgOS2) -> pd.Series:
@@ -330,9 +599,12 @@ def key_numbers(target: TargetOS, isg: IsgOS2) -> pd.Series:
                       "ISG ABCB1 AUC by P-gp": round(isg.results["abcb1_pgp"]["auc"], 4)}, name="key result")
 
 
-def key_results(cells: SingleCell, target: TargetOS, isg: IsgOS2) -> dict[str, Any]:
+def key_results(cells: SingleCell, target: TargetOS, isg: IsgOS2, ids: Identities | None = None,
+                purity: Purity | None = None) -> dict[str, Any]:
     """The key results file's content (the runner adds the parameters)."""
-    return {"single_cell": cells.results, "target": target.results, "isg": isg.results}
+    extra = {"identities": ids.results} if ids else {}
+    extra |= {"purity": purity.results} if purity else {}
+    return {"single_cell": cells.results, "target": target.results, "isg": isg.results, **extra}
 
 
 @dataclass(frozen=True)
@@ -342,16 +614,22 @@ class Caf:
     single_cell: SingleCell
     target: TargetOS
     isg: IsgOS2
+    identities: Identities
+    purity: Purity
     glue: dict[str, Any]
     results: dict[str, Any]
 
 
 def analyse(seed: int, marker_source: str, include_unverified: bool, cluster_score: str, alpha: float,
             min_mean_log2fc: float, min_pan_caf: int, bulk_score: str, endpoint: str, split_rule: str,
-            n_boot: int) -> Caf:
-    """The whole chapter: `single_cell`, `target_os` and `isg_os2` with the chapter's parameters."""
+            n_boot: int, important_hr: float, important_rho: float, important_difference: float) -> Caf:
+    """The whole chapter: clusters, their identities, TARGET-OS, ISG/OS2, purity and verdicts."""
     validate("caf", locals())
     cells = single_cell(marker_source, include_unverified, cluster_score, alpha, min_mean_log2fc, min_pan_caf)
+    ids = cluster_identities(cells, alpha)
     target = target_os(split_rule, alpha)
     isg = isg_os2(marker_source, include_unverified, bulk_score, endpoint, alpha, n_boot, seed)
-    return Caf(cells, target, isg, {**cells.glue, **target.glue, **isg.glue}, key_results(cells, target, isg))
+    purity = purity_and_verdicts(cells, ids, target, isg, bulk_score, alpha, important_hr, important_rho,
+                                 important_difference)
+    glue = {**cells.glue, **ids.glue, **target.glue, **isg.glue, **purity.glue}
+    return Caf(cells, target, isg, ids, purity, glue, key_results(cells, target, isg, ids, purity))

@@ -12,8 +12,12 @@ from .curated import read_table, require_columns, source_columns
 
 MARKERS_FILE = DATA / "caf_markers.csv"
 CLUSTER_LABELS_FILE = DATA / "wucheng_cluster_labels.csv"
-SOURCES = ["elyada2019", "biffi2021", "ohlund2017", "cafreview2025", "danaher2017"]
-SETS = ["myCAF", "iCAF", "apCAF", "pan-CAF", "T cells", "CD8 T cells"]
+SOURCES = ["elyada2019", "biffi2021", "ohlund2017", "cafreview2025", "danaher2017",
+           "wuchengscos", "osteoblast2013", "omatsu2021"]
+# The data authors' own labels (source wuchengscos) and the book's identity sets, used to argue what a cluster is.
+AUTHOR_SETS = ["Osteoblasts", "Chondroblastic", "Osteoclast", "TIL", "Myeloid", "MSC", "Endothelial cell", "B cell"]
+IDENTITY_SETS = ["osteoblast", "CAR stroma"]
+SETS = ["myCAF", "iCAF", "apCAF", "pan-CAF", "T cells", "CD8 T cells", *AUTHOR_SETS, *IDENTITY_SETS]
 SEURAT_COLUMNS = ["p_val", "avg_log2FC", "pct.1", "pct.2", "p_val_adj", "cluster", "gene"]
 # Old symbols still used by the NanoString panel and the single-cell annotation -> current HGNC symbols.
 ALIASES = {"IL8": "CXCL8", "CTGF": "CCN2"}
@@ -24,7 +28,7 @@ MARKERS = pa.DataFrameSchema({
     "gene": pa.Column(str, pa.Check.str_matches(r"^[A-Z0-9][A-Z0-9-]*$")),
     "source_symbol": pa.Column(str),
     "bibkey": pa.Column(str),
-    "doi": pa.Column(str, pa.Check.str_startswith("10.")),
+    "doi": pa.Column(str, pa.Check.str_startswith("10."), nullable=True),  # none for the data authors' script
     "pmid": pa.Column(str, pa.Check.str_matches(r"^\d{6,9}$"), nullable=True),
     **source_columns(),
 }, unique=["source", "set", "gene"], strict=True, coerce=True)
