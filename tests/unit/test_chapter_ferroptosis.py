@@ -6,6 +6,7 @@ import re
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -37,6 +38,11 @@ def caf(p):
 
 
 @pytest.fixture(scope="module")
+def sensitivity(p):
+    return ferroptosis.analyse_sensitivity(p, DEFAULTS["seed"], 200, DEFAULTS["decidable_span"])
+
+
+@pytest.fixture(scope="module")
 def response():
     return ferroptosis.analyse_response(DEFAULTS["seed"], DEFAULTS["response_definition"], DEFAULTS["probe_collapse"],
                                        DEFAULTS["scoring_method"], DEFAULTS["gene_set"], 2000,
@@ -45,14 +51,14 @@ def response():
 
 @pytest.fixture(scope="module")
 def survival():
-    return ferroptosis.analyse_survival(DEFAULTS["scoring_method"], DEFAULTS["ambiguous_genes"])
+    return ferroptosis.analyse_survival(DEFAULTS["scoring_method"], DEFAULTS["ambiguous_genes"], DEFAULTS["important_hr"])
 
 
-def test_every_glued_name_in_the_page_is_published(model, caf, response, survival):
+def test_every_glued_name_in_the_page_is_published(model, caf, sensitivity, response, survival):
     text = CHAPTER.read_text()
-    used = set(re.findall(r"\{glue:text\}`([A-Za-z_0-9]+)", text)) | set(re.findall(r"```\{glue:figure\} (\w+)", text))
+    used = set(re.findall(r"\{glue:(?:text|md)\}`([A-Za-z_0-9]+)", text)) | set(re.findall(r"```\{glue:figure\} (\w+)", text))
     figures = set(re.findall(r'publish_figure\("(\w+)"', text))
-    glued = {**model.glue, **caf.glue, **response.glue, **survival.glue}
+    glued = {**model.glue, **caf.glue, **sensitivity.glue, **response.glue, **survival.glue}
     assert used and not used - set(glued) - figures
     assert not figures - used, "a published figure is never shown"
 
@@ -119,20 +125,69 @@ def test_survival_model_rows(survival):
     assert survival.glue["hr_signed_low"] < survival.glue["hr_signed"] < survival.glue["hr_signed_high"]
 
 
-def test_key_results_have_every_part_and_no_parameters(model, caf, response, survival):
-    results = ferroptosis.key_results(model, caf, response, survival)
+def test_key_results_have_every_part_and_no_parameters(model, caf, sensitivity, response, survival):
+    results = ferroptosis.key_results(model, caf, sensitivity, response, survival)
     assert "parameters" not in results
-    assert {"fold_onset", "hysteresis", "critical_caf", "gse87437", "survival", "model_parameters"} <= set(results)
+    assert {"fold_onset", "hysteresis", "critical_caf", "sensitivity", "fold_match", "gse87437", "survival",
+            "model_parameters"} <= set(results)
 
 
-def test_figures_take_the_result_numbers(model, caf, response, survival):
+def test_figures_take_the_result_numbers(model, caf, sensitivity, response, survival):
     figures = [
+        model_figures.sensitivity_figure(sensitivity.oat_summary, sensitivity.draws,
+                                         {"collapse": caf.glue["crit_bypass"], "onset": caf.glue["crit_bypass_onset"]},
+                                         sensitivity.band),
         model_figures.steady_state_figure(model.curve, model.folds, model.sweep, ferroptosis.PAPER_DOSE,
                                           model.paper_states, model.time_courses),
         model_figures.caf_figure(caf.curves, "bypass", DEFAULTS["caf_levels"], (0.01, 100.0), DEFAULTS["caf_max"]),
         ferroptosis_figures.response_figure(response.score, response.response, response.per_gene),
         ferroptosis_figures.survival_figure(survival.cox),
     ]
-    assert [len(f.axes) for f in figures] == [2, 2, 2, 1]
+    assert [len(f.axes) for f in figures] == [2, 2, 2, 2, 1]
     for figure in figures:
         plt.close(figure)
+
+
+def test_ceiling_rule_by_hand():
+    # A narrow band with priming inside it: questioned; a wide band or priming beyond the band: not decidable.
+    narrow, inside = {"p5": 0.02, "p95": 0.05}, {"p5": 0.03, "p95": 0.5}
+    assert ferroptosis.ceiling_verdict(narrow, inside, 10) == ("questioned", [])
+    assert ferroptosis.ceiling_verdict(narrow, inside, 2) == ("not_decidable", ["span"])
+    assert ferroptosis.ceiling_verdict({"p5": 0.0, "p95": 0.05}, inside, 1000) == ("not_decidable", ["span"])
+    assert ferroptosis.ceiling_verdict(narrow, {"p5": 0.2, "p95": 0.9}, 10) == ("not_decidable", ["priming"])
+
+
+def test_sensitivity_reports_the_referees_numbers(sensitivity, model):
+    # m needed for collapse vs the floor reached by maximal erastin, and the one-at-a-time ranges of issue 15.
+    assert model.glue["m_collapse"] == pytest.approx(0.112, abs=5e-4)
+    assert model.glue["m_floor"] == pytest.approx(1 / 11)
+    glue = sensitivity.glue
+    assert (round(glue["oat_smax_low"], 4), round(glue["oat_smax_high"], 3)) == (0.0005, 0.067)
+    assert (round(glue["oat_kg_low"], 3), round(glue["oat_kg_high"], 3)) == (0.002, 0.053)
+    assert glue["band_collapse_p5"] <= glue["band_collapse_median"] <= glue["band_collapse_p95"]
+    assert sensitivity.verdict == "not_decidable"
+    assert str(glue["ceiling_verdict"]).startswith("**Not decidable by this model**")
+
+
+def test_survival_verdicts_follow_the_rule(survival):
+    cox = survival.cox.set_index("term")
+    assert cox.loc["drivers", "verdict"] == "gain_uncertain_size"  # 0.73 (0.54-0.97), claim HR < 1, important 1/1.5
+    assert cox.loc["signed", "verdict"] == "against"                # 0.88 (0.67-1.15): excludes 1/1.5 = 0.667
+    assert "HR 0.73 per SD (95% CI 0.54–0.97), p = 0.033" in survival.glue["driver_text"]
+    assert survival.glue["n_drivers_autophagy"] == survival.glue["n_drivers"] == len(survival.results["survival"]["drivers"])
+
+
+def test_survival_alt_text_is_generated_from_the_rows():
+    cox = pd.DataFrame({"label": ["a", "b", "c"], "hr": [0.7, 1.0, 1.6], "ci_low": [0.5, 0.8, 1.1],
+                        "ci_high": [0.9, 1.2, 2.3]})
+    alt = ferroptosis.survival_alt(cox)
+    assert "the a lies below 1 (0.70, 0.50 to 0.90) and the c lies above 1 (1.60, 1.10 to 2.30)" in alt
+    assert alt.endswith("the other 1 interval crosses 1.")
+    assert ferroptosis.survival_alt(cox.iloc[[1]]).endswith("; all 1 interval crosses 1.")
+
+
+def test_the_page_alt_text_is_the_generated_one(survival):
+    page = CHAPTER.read_text()
+    block = page[page.index("```{glue:figure} fig_survival"):]
+    alt = re.search(r":alt: (.*)", block).group(1)
+    assert alt == survival.glue["survival_alt"]

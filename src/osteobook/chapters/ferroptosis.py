@@ -19,13 +19,16 @@ from ..datasets.curated import read_table
 from ..datasets.registry import fetch
 from ..engine.params import validate
 from ..models import ros
+from ..prose import Markdown
 from ..sources import linked_table, source_cell
-from ..stats import groups, scores
+from ..stats import decision, groups, scores
 from ..stats import survival as sv
 from ..stats.multiple_testing import adjust
 
 PAPER_DOSE = 2.5  # uM erastin: the dose at which Co et al.'s Fig. 4a panel shows three steady states
 GSE87437 = "osteosarc_prdx2/GSE87437_series_matrix.txt.gz"
+FOLD_RTOL = 1e-4  # relative tolerance for our fold points against the authors' (their values come from a grid search)
+
 FERRDB = "ferrdb/ferrdbhs.rda"
 
 
@@ -77,7 +80,24 @@ def analyse_model(p: ros.RosParameters, erastin_min: float, erastin_max: float, 
     time_courses = pd.concat([pd.DataFrame({"start": x0, "t": run.t, "ros": run.y[0]})
                               for x0, run in zip(starts, runs, strict=True)], ignore_index=True)
 
+    authors = model_parameters.load_fold_points()
+    ours = {"onset": base["stress_onset"], "collapse": base["stress_collapse"]}
+    fold_match = {name: {"ours": ours[name], "authors": authors[name],
+                         "relative_difference": abs(ours[name] - authors[name]) / authors[name]} for name in ours}
+    worst = max(v["relative_difference"] for v in fold_match.values())
     glue = {
+        "s_onset": ours["onset"], "s_collapse": ours["collapse"],
+        "s_onset_authors": authors["onset"], "s_collapse_authors": authors["collapse"],
+        "fold_match_worst": worst, "fold_rtol": FOLD_RTOL,
+        "fold_match_text": Markdown(
+            f"Our fold points, S = {ours['onset']:.4f} and {ours['collapse']:.4f}, "
+            + (f"match the authors' own values ({authors['onset']:.4f} and {authors['collapse']:.4f}, stored as "
+               f"`bp_left` and `bp_right` in their Fig. 4a data file) to a relative difference of at most "
+               f"{worst:.1e}, within the stated tolerance of {FOLD_RTOL:.0e}."
+               if worst <= FOLD_RTOL else
+               f"differ from the authors' own values ({authors['onset']:.4f} and {authors['collapse']:.4f}) by up "
+               f"to {worst:.1e} (relative), more than the stated tolerance of {FOLD_RTOL:.0e}.")),
+        "m_collapse": collapse.m, "m_floor": 1 / (1 + p.s_max),
         "e_onset": base["erastin_onset"], "e_collapse": base["erastin_collapse"],
         "x_onset": onset.x, "x_collapse": collapse.x,
         "theta_onset": base["inhibition_onset"], "theta_collapse": base["inhibition_collapse"],
@@ -87,6 +107,7 @@ def analyse_model(p: ros.RosParameters, erastin_min: float, erastin_max: float, 
     results = {
         "model_parameters": vars(p),
         "fold_collapse": folds.loc["collapse"].to_dict(), "fold_onset": folds.loc["onset"].to_dict(),
+        "fold_match": {**fold_match, "rtol": FOLD_RTOL},
         "bistable_window_uM": [base["erastin_onset"], base["erastin_collapse"]],
         "steady_states_at_2_5uM": paper_states.tolist(),
         "hysteresis": {"erastin": doses.tolist(), "sweep_up": up.tolist(), "sweep_down": down.tolist(),
@@ -132,6 +153,120 @@ def analyse_caf(p: ros.RosParameters, caf_scenario: str, caf_levels: list[float]
     results = {"caf_thresholds": thresholds.to_dict("records"), "critical_caf": critical,
                "caf_scenario": caf_scenario, "region_check": {"agree": agree, "total": total}}
     return CafScenarios(thresholds, curves, glue, results)
+
+
+CLAIM_CEILING = "Any xCT inhibitor, sulfasalazine included, hits the same ceiling"
+CEILING_VERDICTS = {
+    "not_decidable": "Not decidable by this model",
+    "questioned": "Questioned by the model",
+}
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """The critical bypass under parameter uncertainty: one-at-a-time sweeps and a Latin hypercube."""
+
+    ranges: pd.DataFrame       # the curated ranges (parameter, low, high, basis, sources)
+    oat: pd.DataFrame          # `ros.one_at_a_time`: parameter, value, crit_collapse, crit_onset, ...
+    oat_summary: pd.DataFrame  # per parameter: the range and the critical bypass at its ends (min, max)
+    draws: pd.DataFrame        # `ros.latin_hypercube`: one row per draw
+    band: dict[str, dict[str, float]]  # collapse / onset: p5, median, p95 over the bistable draws
+    verdict: str               # a key of CEILING_VERDICTS
+    glue: dict[str, Any]
+    results: dict[str, Any]
+
+
+def _band(values: pd.Series) -> dict[str, float]:
+    return {"p5": float(values.quantile(0.05)), "median": float(values.median()), "p95": float(values.quantile(0.95))}
+
+
+def ceiling_verdict(collapse: dict[str, float], onset: dict[str, float], span_limit: float) -> tuple[str, list[str]]:
+    """The rule for the claim that any xCT inhibitor hits the same ceiling, and the reasons that decided it.
+
+    Not decidable by this model when the 5-95% band of the critical bypass for collapse spans more than
+    `span_limit`-fold (p95/p5; infinite when p5 is 0), or when priming stays reachable beyond the whole collapse
+    band (onset p5 > collapse p95): then whether primed cells die rests on trigger waves through primed tissue,
+    an assumption of Co et al.'s tissue model that a single-cell model cannot decide. Otherwise: questioned.
+    """
+    span = collapse["p95"] / collapse["p5"] if collapse["p5"] > 0 else np.inf
+    reasons = []
+    if span > span_limit:
+        reasons.append("span")
+    if onset["p5"] > collapse["p95"]:
+        reasons.append("priming")
+    return ("not_decidable" if reasons else "questioned"), reasons
+
+
+def analyse_sensitivity(p: ros.RosParameters, seed: int, sensitivity_draws: int, decidable_span: float) -> Sensitivity:
+    """One-at-a-time sweeps over the curated ranges and a Latin hypercube of `sensitivity_draws` sets (`seed`)."""
+    validate("ferroptosis", locals())
+    ranges = model_parameters.load_ranges()
+    oat = ros.one_at_a_time(p, ranges)
+    ends = oat.groupby("parameter", sort=False)
+    oat_summary = pd.DataFrame({
+        "low": ranges.set_index("parameter")["low"], "high": ranges.set_index("parameter")["high"],
+        "collapse_min": ends["crit_collapse"].min(), "collapse_max": ends["crit_collapse"].max(),
+        "onset_min": ends["crit_onset"].min(), "onset_max": ends["crit_onset"].max(),
+        "bistable_share": ends["bistable"].mean()}).loc[ranges["parameter"]]
+    draws = ros.latin_hypercube(p, ranges, sensitivity_draws, seed)
+    bistable = draws[draws["bistable"]]
+    band = {"collapse": _band(bistable["crit_collapse"]), "onset": _band(bistable["crit_onset"])}
+    verdict, reasons = ceiling_verdict(band["collapse"], band["onset"], decidable_span)
+    span = band["collapse"]["p95"] / band["collapse"]["p5"] if band["collapse"]["p5"] > 0 else np.inf
+    unreachable = float((bistable["crit_collapse"] == 0).mean())
+    base = ros.batch_critical_bypass({}, p).iloc[0]
+    why = []
+    if "span" in reasons:
+        why.append(f"the 5–95% band of the critical bypass ({band['collapse']['p5']:.1%} to "
+                   f"{band['collapse']['p95']:.1%}) spans more than {decidable_span:g}-fold"
+                   + (f" (in {unreachable:.0%} of the draws erastin cannot remove the low-ROS state even without "
+                      "CAF support)" if unreachable > 0 else ""))
+    if "priming" in reasons:
+        why.append(f"priming stays reachable up to a bypass of {band['onset']['p5']:.0%} even at the band's 5th "
+                   f"percentile, beyond every collapse threshold in the band, so whether xCT inhibition kills "
+                   "rests on trigger waves through primed tissue, an assumption of Co et al.'s tissue model")
+    verdict_text = (f"**{CEILING_VERDICTS[verdict]}**: " + "; and ".join(why) + "."
+                    if why else f"**{CEILING_VERDICTS[verdict]}**: the critical bypass stays within a "
+                    f"{decidable_span:g}-fold band ({band['collapse']['p5']:.1%} to {band['collapse']['p95']:.1%}).")
+    glue = {
+        "lhs_draws": sensitivity_draws, "lhs_bistable": len(bistable), "lhs_seed": seed,
+        "band_collapse_p5": band["collapse"]["p5"], "band_collapse_median": band["collapse"]["median"],
+        "band_collapse_p95": band["collapse"]["p95"], "band_onset_p5": band["onset"]["p5"],
+        "band_onset_median": band["onset"]["median"], "band_onset_p95": band["onset"]["p95"],
+        "band_unreachable": unreachable, "decidable_span": decidable_span,
+        "oat_smax_low": float(oat_summary.at["s_max", "collapse_min"]),
+        "oat_smax_high": float(oat_summary.at["s_max", "collapse_max"]),
+        "oat_kg_low": float(oat_summary.at["kg", "collapse_min"]),
+        "oat_kg_high": float(oat_summary.at["kg", "collapse_max"]),
+        "crit_bypass_batch": float(base["crit_collapse"]),
+        "ceiling_verdict": Markdown(verdict_text),
+        "ceiling_verdict_short": Markdown(f"**{CEILING_VERDICTS[verdict]}**"),
+    }
+    results = {"sensitivity": {
+        "seed": seed, "draws": sensitivity_draws, "bistable_draws": len(bistable), "band": band,
+        "collapse_unreachable_share": unreachable, "span": None if not np.isfinite(span) else float(span),
+        "span_limit": decidable_span, "verdict": verdict, "reasons": reasons, "claim": CLAIM_CEILING,
+        "one_at_a_time": oat_summary.reset_index(names="parameter").to_dict("records"),
+        "ranges": ranges[["parameter", "low", "high", "basis"]].to_dict("records"),
+    }}
+    return Sensitivity(ranges, oat, oat_summary, draws, band, verdict, glue, results)
+
+
+def sensitivity_table(sensitivity: Sensitivity) -> pd.io.formats.style.Styler:
+    """Each uncertain parameter: its range, the basis of the range and the critical bypass at the sweep's ends."""
+    summary, ranges = sensitivity.oat_summary, sensitivity.ranges.set_index("parameter")
+    shown = pd.DataFrame({
+        "parameter": summary.index,
+        "range": [f"{lo:g}–{hi:g}" for lo, hi in zip(summary["low"], summary["high"], strict=True)],
+        "basis of the range": ranges.loc[summary.index, "notes"].to_numpy(),
+        "critical bypass, collapse": [f"{lo:.1%}–{hi:.1%}" for lo, hi in
+                                      zip(summary["collapse_min"], summary["collapse_max"], strict=True)],
+        "critical bypass, priming": [f"{lo:.0%}–{hi:.0%}" for lo, hi in
+                                     zip(summary["onset_min"], summary["onset_max"], strict=True)],
+        "sweep bistable": summary["bistable_share"].map("{:.0%}".format).to_numpy(),
+    })
+    return shown.style.hide(axis="index").set_caption(
+        "One-at-a-time sweeps: each parameter over its range, the others at the authors' values")
 
 
 def threshold_table(thresholds: pd.DataFrame, scenario: str) -> pd.io.formats.style.Styler:
@@ -213,8 +348,34 @@ class Survival:
     results: dict[str, Any]
 
 
-def analyse_survival(scoring_method: str, ambiguous_genes: str) -> Survival:
-    """Hazard ratios per SD of the FerrDb driver, suppressor and signed scores (z-scored within cohort)."""
+# The direction each score predicts if ferroptosis resistance supported therapy resistance (the review's claim):
+# more driver activity -> lower hazard (-1), more suppressor activity -> higher hazard (+1).
+CLAIMED_DIRECTION = {"signed": -1, "drivers": -1, "suppressors": 1, "NFE2L2": 1}
+
+
+def _hr_text(row: pd.Series) -> str:
+    return f"HR {row['hr']:.2f} per SD (95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f}), p = {row['p']:.3f}"
+
+
+def survival_alt(cox: pd.DataFrame) -> str:
+    """The survival figure's alt text, generated from the same rows the figure draws (hr, ci_low, ci_high, label)."""
+    crossing = cox[(cox["ci_low"] <= 1) & (cox["ci_high"] >= 1)]
+    excluding = cox[(cox["ci_low"] > 1) | (cox["ci_high"] < 1)]
+    parts = [(f"Forest plot of {len(cox)} hazard ratios per standard deviation with 95% confidence intervals on a "
+              "log axis and a dashed line at 1")]
+    if len(excluding):
+        parts.append("; the " + " and the ".join(
+            f"{row.label} lies {'below' if row.ci_high < 1 else 'above'} 1 ({row.hr:.2f}, {row.ci_low:.2f} to "
+            f"{row.ci_high:.2f})" for row in excluding.itertuples()))
+    parts.append(f"; {'the other' if len(excluding) else 'all'} {len(crossing)} interval"
+                 f"{'s cross' if len(crossing) != 1 else ' crosses'} 1." if len(crossing) else ".")
+    return "".join(parts)
+
+
+def analyse_survival(scoring_method: str, ambiguous_genes: str, important_hr: float) -> Survival:
+    """Hazard ratios per SD of the FerrDb driver, suppressor and signed scores (z-scored within cohort), each read
+    with the inconclusive-vs-against rule (`decision.association`, clinically important HR `important_hr` per SD)
+    in the direction the review's claim predicts."""
     validate("ferroptosis", locals())
     merged = autophagy.read_matrix()
     clinical = autophagy.read_clinical(merged.columns)
@@ -235,8 +396,40 @@ def analyse_survival(scoring_method: str, ambiguous_genes: str) -> Survival:
               "suppressors": f"suppressor score ({len(suppressors)} genes)", "NFE2L2": "NFE2L2 (core axis)"}
     cox = pd.concat([sv.cox(frame, "futime", "fustate", [c, "target"], per_sd=[c]).iloc[[0]] for c in labels],
                     ignore_index=True)
+    cox["p_holm"] = adjust(cox["p"], "Holm")
+    cox["direction"] = cox["term"].map(CLAIMED_DIRECTION)
+    cox["verdict"] = [decision.association(lo, hi, important_hr, d) for lo, hi, d in
+                      zip(cox["ci_low"], cox["ci_high"], cox["direction"], strict=True)]
+    cox["verdict_text"] = cox["verdict"].map(decision.ASSOCIATION_VERDICTS)
     signed = cox.set_index("term").loc["signed"]
+    driver = cox.set_index("term").loc["drivers"]
+    detectable = decision.detectable_hr(int(signed["events"]))
+    autophagy_genes = set(merged.index)  # the 193 autophagy-related genes the Lqz-DC authors selected
+    ferrdb_drivers = set(ferrdb.loc[ferrdb["class"] == "driver", "gene"])
+    in_autophagy = sorted(set(drivers) & autophagy_genes)
+    holm_note = ("and it stays below 0.05 after Holm adjustment over the four scores"
+                 if driver["p_holm"] < 0.05 else
+                 f"but not after Holm adjustment over the four scores (p = {driver['p_holm']:.2f})")
+    driver_text = (
+        f"The FerrDb driver score ({len(drivers)} genes) has {_hr_text(driver)}: "
+        f"{decision.ASSOCIATION_VERDICTS[driver['verdict']]} (a clinically important effect is taken as HR "
+        f"{important_hr:g} per SD, or 1/{important_hr:g} in the direction the claim predicts). Its p-value is below 0.05, "
+        f"{holm_note}. All {len(in_autophagy)} of these drivers are among the {len(autophagy_genes)} autophagy-related "
+        f"genes of the matrix, by construction: the matrix's authors kept only autophagy-related genes, so these are "
+        f"the {len(in_autophagy)} of FerrDb's {len(ferrdb_drivers)} drivers that are also autophagy genes, and the "
+        f"score is an autophagy-gene score as much as a ferroptosis one: "
+        f"{', '.join(in_autophagy)}.")
     glue = {
+        "driver_text": Markdown(driver_text),
+        "driver_summary": Markdown(
+            f"The driver score (HR {driver['hr']:.2f}, p = {driver['p']:.3f}) rests on autophagy genes. "
+            f"After Holm adjustment over the four scores tested its p-value is {driver['p_holm']:.2f}, "
+            f"{'still below' if driver['p_holm'] < 0.05 else 'above'} 0.05."), "survival_alt": survival_alt(cox.assign(label=cox["term"].map(labels))),
+        "hr_drivers": float(driver["hr"]), "hr_drivers_low": float(driver["ci_low"]),
+        "hr_drivers_high": float(driver["ci_high"]), "p_drivers": float(driver["p"]),
+        "n_drivers_autophagy": len(in_autophagy), "n_drivers": len(drivers), "n_ferrdb_drivers": len(ferrdb_drivers),
+        "detectable_hr": detectable, "important_hr": important_hr,
+        "signed_verdict": Markdown(decision.ASSOCIATION_VERDICTS[signed["verdict"]]),
         "n_surv": int(signed["n"]), "n_events": int(signed["events"]),
         "n_ferrdb_surv": len(set(ferrdb["gene"]) & set(merged.index)), "n_both_surv": len(both_here),
         "cohort_offset": offset, "hr_signed": float(signed["hr"]), "hr_signed_low": float(signed["ci_low"]),
@@ -244,8 +437,21 @@ def analyse_survival(scoring_method: str, ambiguous_genes: str) -> Survival:
     }
     results = {"survival": {"n": int(signed["n"]), "events": int(signed["events"]), "cohort_offset_log2": offset,
                             "drivers": drivers, "suppressors": suppressors, "both": both_here,
+                            "important_hr": important_hr, "detectable_hr": detectable,
+                            "drivers_in_autophagy_list": in_autophagy, "alt_text": glue["survival_alt"],
                             "cox": cox.to_dict("records")}}
     return Survival(cox.assign(label=cox["term"].map(labels)), glue, results)
+
+
+def cox_table(cox: pd.DataFrame) -> pd.DataFrame:
+    """Every Cox model of the survival section for readers: HR with CI, p, Holm p, claimed direction, verdict."""
+    return pd.DataFrame({
+        "score": cox["label"],
+        "HR per SD (95% CI)": [f"{r.hr:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})" for r in cox.itertuples()],
+        "p": cox["p"].map("{:.3f}".format), "Holm p (4 scores)": cox["p_holm"].map("{:.2f}".format),
+        "claim predicts": cox["direction"].map({-1: "HR < 1", 1: "HR > 1"}),
+        "verdict (rule)": cox["verdict_text"],
+    })
 
 
 def probe_table(probes: pd.DataFrame) -> pd.io.formats.style.Styler:
@@ -256,6 +462,6 @@ def probe_table(probes: pd.DataFrame) -> pd.io.formats.style.Styler:
     return linked_table(shown, ["source and quote"])
 
 
-def key_results(*parts: Model | CafScenarios | Response | Survival) -> dict[str, Any]:
+def key_results(*parts: Model | CafScenarios | Sensitivity | Response | Survival) -> dict[str, Any]:
     """The chapter's key results file (the runner adds the resolved parameters)."""
     return {key: value for part in parts for key, value in part.results.items()}

@@ -266,3 +266,103 @@ def regions(erastin: np.ndarray, caf: np.ndarray, p: RosParameters, scenario: st
     """
     return np.array([[len(steady_states(float(erastin_multiplier(e, p, a, scenario)), p)) for e in erastin]
                      for a in caf])
+
+
+# --- Parameter sensitivity: fold multipliers and critical bypass for many parameter sets at once ---------------
+
+def _batch(values: dict[str, np.ndarray], base: RosParameters) -> RosParameters:
+    """A RosParameters whose fields are column vectors (n, 1): `values` overrides `base` draw by draw."""
+    n = len(next(iter(values.values()))) if values else 1
+    return RosParameters(**{f.name: np.asarray(values.get(f.name, np.full(n, getattr(base, f.name))),
+                                               dtype=float).reshape(-1, 1) for f in fields(RosParameters)})
+
+
+def _bisect(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 80) -> np.ndarray:
+    """Vectorised bisection of f on brackets [lo, hi] where f changes sign (one root per row)."""
+    f_lo = f(lo)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        f_mid = f(mid)
+        same = np.sign(f_mid) == np.sign(f_lo)
+        lo, f_lo, hi = np.where(same, mid, lo), np.where(same, f_mid, f_lo), np.where(same, hi, mid)
+    return (lo + hi) / 2
+
+
+def batch_folds(values: dict[str, np.ndarray], base: RosParameters, points: int = 2001) -> pd.DataFrame:
+    """Fold multipliers for many parameter sets at once (vectorised `fold_points`).
+
+    `values` maps parameter names to arrays of equal length (the other parameters stay at `base`). Returns one
+    row per set: m_collapse, m_onset (nan when the set does not have exactly two folds, i.e. is not bistable),
+    the floor m_floor = 1/(1 + s_max) that the maximal erastin dose reaches, and `bistable`.
+    """
+    p = _batch(values, base)
+    # The largest root of production(x): production < c + kf - kd x, so it lies below (c + kf)/kd.
+    top = (p.c + p.kf) / p.kd
+    u = np.linspace(0.0, 1.0, points)[None, :]
+    grid = 1e-9 + u * top
+    prod = production(grid, p)
+    last = points - 2 - np.argmax((prod[:, :-1] * prod[:, 1:] <= 0)[:, ::-1], axis=1)
+    rows = np.arange(grid.shape[0])
+    ceiling = _bisect(lambda x: production(x, p), grid[rows, last][:, None], grid[rows, last + 1][:, None])
+
+    def ratio_slope(x):
+        return _production_slope(x, p) * clearance(x, p) - production(x, p) * _clearance_slope(x, p)
+
+    xs = 1e-6 + u * (ceiling - 1e-9 - 1e-6)
+    slope = ratio_slope(xs)
+    change = slope[:, :-1] * slope[:, 1:] < 0
+    count = change.sum(axis=1)
+    first = np.argmax(change, axis=1)
+    later = np.where(np.arange(points - 1)[None, :] > first[:, None], change, False)
+    second = np.where(count >= 2, np.argmax(later, axis=1), first)
+    folds = [_bisect(ratio_slope, xs[rows, k][:, None], xs[rows, k + 1][:, None]) for k in (first, second)]
+    m = [(production(x, p) / clearance(x, p)).ravel() for x in folds]
+    bistable = count == 2
+    return pd.DataFrame({"x_collapse": np.where(bistable, folds[0].ravel(), np.nan),
+                         "x_onset": np.where(bistable, folds[1].ravel(), np.nan),
+                         "m_collapse": np.where(bistable, m[0], np.nan), "m_onset": np.where(bistable, m[1], np.nan),
+                         "m_floor": 1 / (1 + p.s_max.ravel()), "bistable": bistable})
+
+
+def bypass_for_multiplier(m: np.ndarray, s_max: np.ndarray) -> np.ndarray:
+    """Bypass support a above which no erastin dose brings the multiplier down to m: solve (1-a)/(1+s_max)+a = m.
+
+    0 where even a = 0 cannot reach m (m below the floor 1/(1 + s_max)); nan where m is nan.
+    """
+    m, s_max = np.asarray(m, dtype=float), np.asarray(s_max, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(m), np.nan, np.clip(((1 + s_max) * m - 1) / s_max, 0.0, 1.0))
+
+
+def batch_critical_bypass(values: dict[str, np.ndarray], base: RosParameters) -> pd.DataFrame:
+    """`batch_folds` plus the critical bypass support for collapse (ferroptosis) and onset (priming)."""
+    folds = batch_folds(values, base)
+    s_max = 1 / folds["m_floor"] - 1
+    return folds.assign(crit_collapse=bypass_for_multiplier(folds["m_collapse"], s_max),
+                        crit_onset=bypass_for_multiplier(folds["m_onset"], s_max))
+
+
+def one_at_a_time(base: RosParameters, ranges: pd.DataFrame, points: int = 25) -> pd.DataFrame:
+    """Critical bypass along a sweep of each parameter from `low` to `high` (columns of `ranges`), the others at base.
+
+    One row per (parameter, value): parameter, value, and the `batch_critical_bypass` columns.
+    """
+    frames = []
+    for row in ranges.itertuples():
+        values = np.linspace(row.low, row.high, points)
+        frames.append(batch_critical_bypass({row.parameter: values}, base).assign(parameter=row.parameter,
+                                                                                  value=values))
+    return pd.concat(frames, ignore_index=True)
+
+
+def latin_hypercube(base: RosParameters, ranges: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """`n` parameter sets drawn uniformly within `ranges` by a Latin hypercube (scipy `qmc.LatinHypercube(seed)`),
+    with their critical bypass (`batch_critical_bypass`): one row per draw, the drawn values as columns."""
+    from scipy.stats import qmc
+
+    if n < 2:
+        raise ParameterError(f"the Latin hypercube needs at least 2 draws, got {n}")
+    unit = qmc.LatinHypercube(d=len(ranges), seed=seed).random(n)
+    draws = qmc.scale(unit, ranges["low"].to_numpy(float), ranges["high"].to_numpy(float))
+    values = dict(zip(ranges["parameter"], draws.T, strict=True))
+    return pd.concat([pd.DataFrame(values), batch_critical_bypass(values, base)], axis=1)

@@ -95,3 +95,36 @@ def caf_figure(curves: pd.DataFrame, scenario: str, levels: list[float], erastin
     ax_b.legend(title="scenario", loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def sensitivity_figure(oat_summary: pd.DataFrame, draws: pd.DataFrame, base: dict[str, float],
+                       band: dict[str, dict[str, float]]) -> plt.Figure:
+    """**a** one-at-a-time ranges of the critical bypass for collapse (filled) and priming (open) per parameter
+    (`oat_summary`: collapse_min/max, onset_min/max; index parameter), the authors' values as ticks (`base`:
+    collapse, onset); **b** histograms of both over the bistable Latin-hypercube draws (`draws`: crit_collapse,
+    crit_onset, bistable) with the 5-95% bands of `band` (collapse/onset: p5, median, p95) as shaded spans."""
+    fig, (ax, ax_h) = plt.subplots(1, 2, figsize=(8, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
+    y = np.arange(len(oat_summary))[::-1]
+    for offset, (kind, color, fill) in zip((0.15, -0.15), (("collapse", PALETTE[3], True),
+                                                            ("onset", PALETTE[0], False)), strict=True):
+        lo, hi = 100 * oat_summary[f"{kind}_min"], 100 * oat_summary[f"{kind}_max"]
+        ax.hlines(y + offset, lo, hi, color=color, lw=5 if fill else 2,
+                  label="ferroptosis (collapse)" if kind == "collapse" else "priming (bistability)")
+        ax.axvline(100 * base[kind], color=color, lw=1, ls=":")
+    ax.set_yticks(y, oat_summary.index)
+    ax.set_xlabel("Critical bypass a (% of clearance)")
+    ax.set_title("a  One at a time", loc="left")
+    ax.legend(loc="lower right", frameon=False, fontsize=9)
+    kept = draws[draws["bistable"]]
+    bins = np.linspace(0, 100, 51)
+    for kind, color in (("collapse", PALETTE[3]), ("onset", PALETTE[0])):
+        ax_h.hist(100 * kept[f"crit_{kind}"], bins=bins, color=color, alpha=0.6,
+                  label="ferroptosis (collapse)" if kind == "collapse" else "priming (bistability)")
+        ax_h.axvspan(100 * band[kind]["p5"], 100 * band[kind]["p95"], color=color, alpha=0.12, lw=0)
+        ax_h.axvline(100 * band[kind]["median"], color=color, lw=1.5)
+    ax_h.set_xlabel("Critical bypass a (% of clearance)")
+    ax_h.set_ylabel("Parameter sets")
+    ax_h.set_title(f"b  Latin hypercube ({len(kept)} bistable sets)", loc="left")
+    ax_h.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
