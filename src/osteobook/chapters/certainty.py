@@ -108,9 +108,13 @@ def _finite(value) -> float:
 
 
 def _arms(table: pd.DataFrame, weight: pd.Series, n_column: str = "n") -> pd.DataFrame:
+    """The arms of an answer: patients (as reported), the events and n that were pooled, RoB weight (%)."""
+    pooled = "events" in table.columns
     return pd.DataFrame({"arm_id": table["arm_id"].to_numpy(), "trial_id": table["trial_id"].to_numpy(),
                          "label": table["trial_label"].map(trial_name).to_numpy(),
                          "n": table[n_column].astype(float).round().astype(int).to_numpy(),
+                         "pooled_events": table["events"].astype(float).to_numpy() if pooled else np.nan,
+                         "pooled_n": table["n"].astype(float).to_numpy() if pooled else np.nan,
                          "weight": np.asarray(weight, dtype=float)})
 
 
@@ -312,7 +316,8 @@ def analyse(*, seed: int, include_unverified: bool, rob_rule: str, response_thre
         "rob_rule": rob_rule, "seed": seed,
         "questions": {q: {"title": QUESTIONS[q], "outcome": a.outcome, "design": a.design,
                           "threshold": a.threshold, "ois": a.ois, "n": int(a.arms["n"].sum()),
-                          "arms": concerns[q][["arm_id", "trial_id", "n", "weight", "tool", "domains",
+                          "arms": concerns[q][["arm_id", "trial_id", "n", "pooled_events", "pooled_n", "weight",
+                                               "tool", "domains",
                                                "unknown_or_worst", "overall", "concern"]].to_dict(orient="records"),
                           "effect": {k: v for k, v in a.effect.items() if k != "arm_texts"},
                           "yi": a.yi, "vi": a.vi, "indirectness": INDIRECTNESS[q],
@@ -415,7 +420,7 @@ def sof_table(question: str, result: CertaintyAnalysis | None = None) -> pd.io.f
         result = analyse(**load_chapter("certainty").defaults())
     row, notes = sof_rows(question, result)
     footnotes = "<br>".join(html.escape(note) for note in notes)
-    return (row.style.hide(axis="index").set_caption(footnotes).set_table_attributes('class="evidence-table"')
+    return (row.style.set_uuid(f"sof_{question}").hide(axis="index").set_caption(footnotes).set_table_attributes('class="evidence-table"')
             .set_table_styles([{"selector": "caption", "props": "caption-side: bottom; text-align: left; "
                                                                   "font-size: 0.9em; padding-top: 4px;"},
                                {"selector": "td, th", "props": "padding: 3px 8px; vertical-align: top;"}])
@@ -453,7 +458,7 @@ def rob_table(result: CertaintyAnalysis, tool: str) -> pd.io.formats.style.Style
         "Source and quote": [source_cell(r) if r["quote"] else "no sentence found: judged unknown"
                              for _, r in rows.iterrows()],
     })
-    return linked_table(table, ["Source and quote"], sortable=True)
+    return linked_table(table, ["Source and quote"], sortable=True).set_uuid(f"rob_{tool.replace(' ', '')}")
 
 
 def _trial_labels() -> pd.Series:
