@@ -6,6 +6,7 @@ full enumeration of all 352,716 label splits, and the Cox hazard ratio with R's 
 """
 import csv
 import gzip
+import json
 from itertools import combinations
 from math import comb
 
@@ -163,13 +164,154 @@ def test_cox_hazard_ratio_agrees_with_r(results, tmp_path):
     z = pd.concat([merged.loc[:, c].sub(merged.loc[:, c].mean(axis=1), axis=0).div(merged.loc[:, c].std(axis=1), axis=0)
                    for c in (~target, target)], axis=1)[merged.columns]
     surv = results["survival"]
-    signed = z.loc[surv["drivers"]].mean() - z.loc[surv["suppressors"]].mean()
-    frame = clinical.assign(signed=signed, target=target.astype(int))
+    drivers = z.loc[surv["drivers"]].mean()
+    signed = drivers - z.loc[surv["suppressors"]].mean()
+    frame = clinical.assign(signed=signed, drivers=drivers, target=target.astype(int))
     frame = frame[frame["futime"] > 0]
     frame.to_csv(tmp_path / "cox.csv")
-    code = (f"library(survival); d <- read.csv('{tmp_path / 'cox.csv'}'); d$signed <- as.numeric(scale(d$signed));"
-            "f <- coxph(Surv(futime, fustate) ~ signed + target, data = d); emit('cox', list(hr = exp(coef(f))[1]))")
-    hr_r = run_r(code)["cox.hr"]
-    row = next(r for r in surv["cox"] if r["term"] == "signed")
-    assert row["hr"] == pytest.approx(hr_r, rel=1e-5)
-    assert row["n"] == len(frame) and row["events"] == int(frame["fustate"].sum())
+    code = (f"library(survival); d <- read.csv('{tmp_path / 'cox.csv'}');"
+            "for (v in c('signed', 'drivers')) { d$x <- as.numeric(scale(d[[v]]));"
+            "f <- coxph(Surv(futime, fustate) ~ x + target, data = d); ci <- exp(confint(f))[1, ];"
+            "emit(v, list(hr = exp(coef(f))[1], low = ci[1], high = ci[2], p = summary(f)$coefficients[1, 5])) }")
+    r = run_r(code)
+    for term in ("signed", "drivers"):
+        row = next(row for row in surv["cox"] if row["term"] == term)
+        assert row["hr"] == pytest.approx(r[f"{term}.hr"], rel=1e-5)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((r[f"{term}.low"], r[f"{term}.high"]), rel=1e-4)
+        assert row["p"] == pytest.approx(r[f"{term}.p"], rel=1e-3)
+        assert row["n"] == len(frame) and row["events"] == int(frame["fustate"].sum())
+    # the driver result the page reports (issue 15, point 9): HR 0.73 (0.54-0.97), p = 0.033
+    assert (round(r["drivers.hr"], 2), round(r["drivers.low"], 2), round(r["drivers.high"], 2),
+            round(r["drivers.p"], 3)) == (0.73, 0.54, 0.97, 0.033)
+
+
+# ---- issue 15: parameter sensitivity, fold points against the authors', every result reported -----------------
+
+def fold_multiplier_by_root_counting(k, kind="collapse"):
+    """The collapse (lowest m with three steady states) or onset (highest) multiplier, by counting the real
+    positive roots of the degree-7 polynomial on a grid of m and bisecting the change: no ros code involved."""
+    grid = np.linspace(0.005, 1.5, 600)
+    counts = np.array([len(polynomial_roots(m, k)) for m in grid])
+    three = np.flatnonzero(counts == 3)
+    assert len(three), "the parameter set is not bistable"
+    edge = three[0] if kind == "collapse" else three[-1]
+    inside, outside = grid[edge], grid[edge - 1] if kind == "collapse" else grid[edge + 1]
+    for _ in range(60):
+        mid = (inside + outside) / 2
+        if len(polynomial_roots(mid, k)) == 3:
+            inside = mid
+        else:
+            outside = mid
+    return (inside + outside) / 2
+
+
+def critical_bypass(m, s_max):
+    return min(max(((1 + s_max) * m - 1) / s_max, 0.0), 1.0)
+
+
+def test_fold_points_match_the_authors_values(results, k):
+    with open(DATA / "ferroptosis_fold_points.csv", newline="") as handle:
+        authors = {row["fold"]: float(row["stress"]) for row in csv.DictReader(handle)}
+    rtol = results["fold_match"]["rtol"]
+    assert rtol == 1e-4
+    for name in ("onset", "collapse"):
+        ours = 1 / results[f"fold_{name}"]["m"] - 1
+        assert ours == pytest.approx(authors[name], rel=rtol)
+        assert results["fold_match"][name]["ours"] == pytest.approx(ours, rel=1e-12)
+    # and the polynomial's own fold multipliers agree with the chapter's
+    assert fold_multiplier_by_root_counting(k, "collapse") == pytest.approx(results["fold_collapse"]["m"], abs=1e-8)
+    assert fold_multiplier_by_root_counting(k, "onset") == pytest.approx(results["fold_onset"]["m"], abs=1e-8)
+
+
+def test_one_at_a_time_endpoints_by_root_counting(results, k):
+    rows = {row["parameter"]: row for row in results["sensitivity"]["one_at_a_time"]}
+    for name in ("s_max", "kg", "kf"):
+        row = rows[name]
+        ends = []
+        for value in (row["low"], row["high"]):
+            changed = {**k, name: value}
+            ends.append(critical_bypass(fold_multiplier_by_root_counting(changed), changed["s_max"]))
+        assert sorted(ends) == pytest.approx([row["collapse_min"], row["collapse_max"]], abs=1e-7)
+    # the referee's numbers (issue 15): s_max 8 -> 20 gives 0.05-6.7%, kg +-20% gives 0.2-5.3%
+    assert (rows["s_max"]["collapse_min"], rows["s_max"]["collapse_max"]) == pytest.approx((0.0005, 0.067), abs=5e-4)
+    assert (rows["kg"]["collapse_min"], rows["kg"]["collapse_max"]) == pytest.approx((0.002, 0.053), abs=5e-4)
+
+
+def test_latin_hypercube_band_is_reproducible_from_the_seed(results):
+    from osteobook.chapters import ferroptosis
+    from osteobook.datasets import model_parameters
+    from osteobook.models import ros
+
+    sens = results["sensitivity"]
+    assert sens["seed"] == results["parameters"]["seed"] and sens["draws"] == results["parameters"]["sensitivity_draws"]
+    p, ranges = ferroptosis.load_parameters(), model_parameters.load_ranges()
+    again = ros.latin_hypercube(p, ranges, sens["draws"], sens["seed"])
+    pd.testing.assert_frame_equal(again, ros.latin_hypercube(p, ranges, sens["draws"], sens["seed"]))
+    kept = again[again["bistable"]]
+    assert len(kept) == sens["bistable_draws"]
+    for kind in ("collapse", "onset"):
+        values = kept[f"crit_{kind}"]
+        assert sens["band"][kind]["median"] == values.median()
+        assert sens["band"][kind]["p5"] == values.quantile(0.05) and sens["band"][kind]["p95"] == values.quantile(0.95)
+    other = ros.latin_hypercube(p, ranges, sens["draws"], sens["seed"] + 1)
+    assert not np.allclose(other["kg"], again["kg"])
+    other_kept = other[other["bistable"]]
+    # a different seed: other draws, the same band within Monte Carlo error (stated: 0.01 for the collapse median
+    # and p95, 0.05 for priming's median)
+    assert other_kept["crit_collapse"].median() == pytest.approx(sens["band"]["collapse"]["median"], abs=0.01)
+    assert other_kept["crit_collapse"].quantile(0.95) == pytest.approx(sens["band"]["collapse"]["p95"], abs=0.01)
+    assert other_kept["crit_onset"].median() == pytest.approx(sens["band"]["onset"]["median"], abs=0.05)
+
+
+def test_latin_hypercube_draws_by_direct_root_counting(results, k):
+    # Ten draws of the design, each re-solved by the polynomial (independent of the vectorised fold search).
+    from osteobook.chapters import ferroptosis
+    from osteobook.datasets import model_parameters
+    from osteobook.models import ros
+
+    sens = results["sensitivity"]
+    draws = ros.latin_hypercube(ferroptosis.load_parameters(), model_parameters.load_ranges(), sens["draws"], sens["seed"])
+    for _, row in draws[draws["bistable"]].head(10).iterrows():
+        changed = {**k, **{name: row[name] for name in ("c", "kd", "kf", "k_nox", "kg", "k_gsh", "s_max")}}
+        assert row["m_collapse"] == pytest.approx(fold_multiplier_by_root_counting(changed), abs=1e-7)
+        assert row["crit_collapse"] == pytest.approx(critical_bypass(row["m_collapse"], changed["s_max"]), abs=1e-12)
+
+
+def test_ceiling_verdict_follows_from_the_band(results):
+    sens = results["sensitivity"]
+    collapse, onset = sens["band"]["collapse"], sens["band"]["onset"]
+    wide = collapse["p5"] == 0 or collapse["p95"] / collapse["p5"] > sens["span_limit"]
+    priming = onset["p5"] > collapse["p95"]
+    assert sens["verdict"] == ("not_decidable" if wide or priming else "questioned")
+    assert ("span" in sens["reasons"]) == wide and ("priming" in sens["reasons"]) == priming
+
+
+def test_gse87437_treatment_protocol_is_not_applicable():
+    with gzip.open(fetch("osteosarc_prdx2/GSE87437_series_matrix.txt.gz"), "rt") as handle:
+        line = next(line for line in handle if line.startswith("!Sample_treatment_protocol_ch1"))
+    values = [v.strip('"') for v in line.rstrip("\n").split("\t")[1:]]
+    assert values == ["not applicable"] * 21
+
+
+def test_survival_alt_text_carries_the_result_numbers(results):
+    surv = results["survival"]
+    alt = surv["alt_text"]
+    assert f"Forest plot of {len(surv['cox'])} hazard ratios" in alt
+    for row in surv["cox"]:
+        excludes = row["ci_low"] > 1 or row["ci_high"] < 1
+        text = f"({row['hr']:.2f}, {row['ci_low']:.2f} to {row['ci_high']:.2f})"
+        assert (text in alt) == excludes
+    crossing = sum(row["ci_low"] <= 1 <= row["ci_high"] for row in surv["cox"])
+    assert f"{crossing} interval" in alt
+    page = (DATA.parent / "notebooks" / "ferroptosis.md").read_text()
+    assert f":alt: {alt}\n" in page
+
+
+def test_every_significant_survival_result_is_in_the_page_text(results):
+    # Each Cox result with p < 0.05 is glued into the page with its HR, CI and p (point 9 of issue 15).
+    notebook = json.loads((DATA.parent / "_build" / "executed" / "default" / "ferroptosis.ipynb").read_text())
+    outputs = json.dumps([cell.get("outputs", []) for cell in notebook["cells"]], ensure_ascii=False)
+    significant = [row for row in results["survival"]["cox"] if row["p"] < 0.05]
+    assert significant, "the driver score (p = 0.033) is expected among the results"
+    for row in significant:
+        assert f"HR {row['hr']:.2f} per SD (95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f}), p = {row['p']:.3f}" in outputs
