@@ -217,3 +217,124 @@ def test_abcb1_by_pgp_status(results, isg):
     assert result["auc"] == pytest.approx(auc, rel=1e-12)
     expected = (diff, diff - half, diff + half)
     assert (result["difference"], result["ci_low"], result["ci_high"]) == pytest.approx(expected)
+
+
+# ---- cluster identities, purity and verdicts -----------------------------------------------------
+
+def test_identity_reading_by_hand(results, seurat):
+    """Cluster 4 (the authors' "Fibroblast") carries 6 of the 7 osteoblast genes; the rule reads it as osteoblastic."""
+    osteoblast = set(curated("osteoblast2013", "osteoblast")) & set(seurat["gene"])
+    selected = seurat[(seurat["p_val_adj"] < 0.05) & (seurat["avg_log2FC"] >= 0.25)]
+    rows = {(r["cluster"], r["set"]): r for r in results["identities"]["enrichment"]}
+    for cluster in ["4", "14", "20"]:
+        markers = set(selected.loc[selected["cluster"] == cluster, "gene"])
+        assert rows[(cluster, "osteoblast")]["k"] == len(osteoblast & markers)
+    assert rows[("4", "osteoblast")]["k"] == 6 and rows[("4", "osteoblast")]["q_value"] < 0.05
+    reading = results["identities"]["reading"]
+    assert reading["4"].startswith("osteoblastic") and reading["16"].startswith("osteoblastic")
+    assert reading["20"].startswith("not established")  # no curated set for skeletal muscle
+    assert "4" in results["identities"]["tumour_clusters"]
+
+
+def estimate_lists() -> dict[str, list[str]]:
+    """The registry member's two lists, read here with a regex (the chapter reads them with ast)."""
+    import re
+    text = fetch("tmeimmune/estimateScore.py").read_text()
+    return {key: re.findall(r'"([A-Z0-9-]+)"', body)
+            for key, body in re.findall(r'"(EST_stromal|EST_immune)"\s*:\s*\[([^\]]*)\]', text)}
+
+
+def test_estimate_lists_from_the_wheel_member():
+    """The registry member holds two 141-gene lists (Yoshihara et al. 2013)."""
+    from osteobook.datasets import purity
+    lists = estimate_lists()
+    assert {k: len(set(v)) for k, v in lists.items()} == {"EST_stromal": 141, "EST_immune": 141}
+    assert {"DCN", "PDGFRB", "FAP", "COL1A2"} <= set(lists["EST_stromal"])
+    assert {"PTPRC", "CD3D", "CD74"} <= set(lists["EST_immune"])
+    assert purity.read_estimate_sets() == {"stromal": lists["EST_stromal"], "immune": lists["EST_immune"]}
+
+
+@pytest.mark.r
+def test_purity_adjusted_correlations_match_r(results, isg, tmp_path):
+    """Partial Spearman given the ESTIMATE score (tested and T-cell genes left out), refitted in R on residual ranks."""
+    expression, _ = isg
+    lists = estimate_lists()
+    t_genes = set(curated("danaher2017", "T cells")) | set(curated("danaher2017", "CD8 T cells"))
+    features = {"iCAF score": (mean_z(expression, results["isg"]["icaf_genes"]), results["isg"]["icaf_genes"]),
+                "TGFB1": (expression.loc["TGFB1"], ["TGFB1"]), "PDGFRB": (expression.loc["PDGFRB"], ["PDGFRB"])}
+    immune = {"T cells": mean_z(expression, results["isg"]["t_genes"]),
+              "CD8 T cells": mean_z(expression, results["isg"]["cd8_genes"])}
+    frames = {}
+    for name, (values, genes) in features.items():
+        drop = t_genes | set(genes)
+        score = sum(mean_z(expression, [g for g in lists[k] if g in expression.index and g not in drop])
+                    for k in ("EST_stromal", "EST_immune"))
+        frames[name] = pd.DataFrame({"x": values, "t": immune["T cells"], "cd8": immune["CD8 T cells"], "z": score})
+    paths = {}
+    for name, frame in frames.items():
+        paths[name] = tmp_path / f"{name.replace(' ', '_')}.csv"
+        frame.to_csv(paths[name], index=False)
+    script = "".join(f"""
+        d <- read.csv("{path}")
+        for (v in c("t", "cd8")) {{
+          rx <- resid(lm(rank(d$x) ~ rank(d$z))); ry <- resid(lm(rank(d[[v]]) ~ rank(d$z)))
+          r <- cor(rx, ry); n <- nrow(d); h <- qnorm(0.975) / sqrt(n - 4)
+          emit(paste0("{name.replace(' ', '_')}_", v), list(rho = r, low = tanh(atanh(r) - h), high = tanh(atanh(r) + h)))
+        }}""" for name, path in paths.items())
+    r = run_r(script)
+    label = {"T cells": "t", "CD8 T cells": "cd8"}
+    for row in results["purity"]["exclusion"]:
+        key = f"{row['feature'].replace(' ', '_')}_{label[row['immune score']]}"
+        assert row["rho_estimate"] == pytest.approx(r[f"{key}.rho"], abs=1e-9), key
+        assert (row["estimate_low"], row["estimate_high"]) == pytest.approx((r[f"{key}.low"], r[f"{key}.high"]),
+                                                                            abs=1e-9)
+    pdgfrb = next(row for row in results["purity"]["exclusion"]
+                  if row["feature"] == "PDGFRB" and row["immune score"] == "T cells")
+    assert pdgfrb["q"] < 0.05 and pdgfrb["in_tumour_clusters"]
+    assert pdgfrb["verdict"].startswith("not interpretable without purity adjustment")
+
+
+@pytest.mark.r
+def test_tumour_fraction_adjusted_cox_matches_r(results, target, tmp_path):
+    fractions, joined = target
+    data = joined[["Fibroblast", "OS", "OS.time"]].rename(columns={"OS.time": "time"})
+    data["tumour"] = fractions.loc[data.index, ["Osteoblasts", "Chondroblastic"]].sum(axis=1)
+    path = tmp_path / "target_purity.csv"
+    data.to_csv(path, index=False)
+    r = run_r(f"""
+        library(survival)
+        d <- read.csv("{path}")
+        s <- summary(coxph(Surv(time, OS) ~ scale(Fibroblast) + scale(tumour), data = d))
+        emit("fib", list(hr = s$conf.int[1, 1], low = s$conf.int[1, 3], high = s$conf.int[1, 4]))
+        emit("tum", list(hr = s$conf.int[2, 1], low = s$conf.int[2, 3], high = s$conf.int[2, 4]))
+    """)
+    rows = results["purity"]["target_adjusted"]
+    for row, key in zip(rows, ["fib", "tum"], strict=True):
+        assert (row["hr"], row["ci_low"], row["ci_high"]) == pytest.approx(
+            (r[f"{key}.hr"], r[f"{key}.low"], r[f"{key}.high"]), rel=1e-5)
+
+
+def test_verdicts_follow_the_rule_by_hand(results):
+    """Inconclusive when the CI includes both 1 and the important HR; the detectable HR by Schoenfeld's formula."""
+    important = results["parameters"]["important_hr"]
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    for row in results["purity"]["verdicts"]:
+        if "HR per SD" not in row["association"]:
+            continue
+        includes_null = row["ci_low"] <= 1 <= row["ci_high"]
+        expected = "inconclusive" if includes_null and row["ci_high"] >= important else (
+            "against" if includes_null else row["key"])
+        assert row["key"] == expected, row
+    fib = results["purity"]["verdicts"][0]
+    assert fib["key"] == "inconclusive" and fib["detectable"].startswith(f"HR ≥ {np.exp(z / np.sqrt(27)):.2f}")
+    response = results["purity"]["verdicts"][3]
+    against = response["ci_high"] < results["parameters"]["important_difference"] and response["ci_low"] <= 0
+    assert (response["key"] == "against") == against
+
+
+def test_icaf_score_make_up_by_hand(results, seurat):
+    significant = seurat[seurat["p_val_adj"] < 0.05]
+    myeloid = {"0", "11", "12", "22"}  # the authors' Myeloid clusters (data/wucheng_cluster_labels.csv)
+    for row in results["purity"]["icaf_make_up"]:
+        clusters = set(significant.loc[significant["gene"] == row["gene"], "cluster"])
+        assert (row["expressed by"] in {"myeloid only", "both"}) == bool(clusters & myeloid), row
