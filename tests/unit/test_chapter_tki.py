@@ -216,3 +216,67 @@ def test_chapter_module_does_not_draw():
             "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'osteobook.plots'))))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+# ---- verdicts generated from stated thresholds (referee points 3, 5, 6) -------------------------------
+
+def test_activity_verdict_changes_with_the_activity_multiplier():
+    """COG's bar is 2 × the benchmark's upper bound. At 1.25 × (24% for Lagmay, 20% for COG 2021) every TKI-alone
+    row clears it and the verdict turns 'robust'; at 3 × (57% for Lagmay) none does. The text follows the flag."""
+    low, high = tki.analyse(**defaults(activity_multiplier=1.25)), tki.analyse(**defaults(activity_multiplier=3.0))
+    assert low.results["arm_sensitivity"]["robust_activity_bar"] is True
+    assert high.results["arm_sensitivity"]["robust_activity_bar"] is False
+    assert low.glue["robust_activity"] == "robust" and high.glue["robust_activity"] == "not robust"
+    assert "Rule 2" in high.glue["robustness_text"] and "not robust" in high.glue["robustness_text"]
+    assert not any(r["activity_bar_cleared"] for r in high.results["arm_sensitivity"]["rows"] if not r["context"])
+
+
+def test_default_verdicts_name_the_failing_rows(result):
+    """With COG's own multiplier the activity bar is not cleared by every selection: the failing rows are named,
+    and 'stabilisation is the rule' is gone from the page."""
+    failing = result.results["arm_sensitivity"]["failing_activity_bar"]
+    assert failing and all(label.split(",")[0] in result.glue["robustness_text"] for label in failing[:3])
+    assert "Not varied" in result.glue["robustness_text"] and "era" in result.glue["robustness_text"]
+    assert "Stabilisation is the rule" not in NOTEBOOK and "every landmark rule tried" not in NOTEBOOK
+
+
+def test_activity_multiplier_below_one_is_refused():
+    with pytest.raises(ParameterError):
+        tki.analyse(**defaults(activity_multiplier=0.5))
+
+
+def test_toxicity_verdict_follows_its_threshold(result, monkeypatch):
+    """The claim 'toxicities remain critical barriers' is supported when an arm reaches TOXICITY_SHARE; raising the
+    share above every curated value turns the verdict to 'Not supported'."""
+    assert result.claims.iloc[-1]["Verdict"].startswith("Supported descriptively")
+    monkeypatch.setattr(tki, "TOXICITY_SHARE", 95.0)
+    assert tki._toxicity_text(result.toxicity)["tox_verdict"].startswith("Not supported")
+
+
+def test_combination_targets_and_claim(result):
+    """Both combinations missed their own targets, so the combination claim is not supported as stated."""
+    missed = result.targets.set_index("target_id")["verdict"]
+    assert missed.to_dict() == {"G15_PFS6_GOAL": "missed", "APFAO_PFS6_GOAL": "missed", "OLIE_PFS_ALPHA": "missed"}
+    combination = result.claims.loc[next(i for i in result.claims.index if "combination regimens" in i), "Verdict"]
+    assert combination.startswith("Not supported as stated")
+    assert "45.0%" in result.glue["combination_text"] and "≥60%" in result.glue["combination_text"]
+
+
+def test_reporting_box_leads_with_tki_alone(result):
+    alone = result.pools.set_index(["endpoint", "pool"]).loc[("pfs_landmark", "TKI alone")]
+    assert result.glue["report_pfs"].startswith(f"With a TKI alone ({alone['arms']} arms")
+    assert f"{alone['proportion']:.1%}" in result.glue["report_pfs"]
+    assert "TKI + chemotherapy" in result.glue["report_pfs"]
+    assert result.glue["report_orr"].startswith(f"Across {result.glue['alone_orr_k']} trial arms of a TKI given alone")
+
+
+def test_randomised_text_puts_placebo_controlled_trials_first(result):
+    text = result.glue["randomised_text"]
+    assert text.index("SARC024") < text.index("REGOBONE") < text.index("OLIE")
+    assert "17/26 vs 0/12" in text and "one-sided p = 0.04" in text and "17.9% vs 0%" in text
+    assert "OS HR 1.28" in text and "59% vs 30.8%" in text
+
+
+def test_apatinib_discrepancy_is_explained_from_the_quotes(result):
+    text = result.glue["apatinib_text"]
+    assert "16/37" in text and "2/33" in text and "final follow-up" in text and "12-week" in text

@@ -147,3 +147,19 @@ def test_parameter_choices_match_the_code():
     assert spec["subgroup"]["choices"] == list(te.SUBGROUPS)
     assert spec["transform"]["choices"] == list(ma.MEASURES)
     assert spec["tau2_method"]["choices"] == list(ma.TAU2_METHODS)
+
+
+def test_clearance_reads_an_interval_against_both_rules():
+    """Rule 1: CI above the benchmark's upper bound; rule 2: CI above multiplier × that bound (COG: 2 ×)."""
+    bench = pd.Series({"ci_high": 0.19})
+    assert benchmark_tests.activity_bar(bench) == pytest.approx(0.38)
+    clear = benchmark_tests.clearance(0.385, 0.569, bench)
+    assert (clear["ci_separation"], clear["activity_bar_cleared"], clear["verdict"]) == (True, True, "important")
+    borderline = benchmark_tests.clearance(0.331, 0.568, bench)
+    assert (borderline["ci_separation"], borderline["activity_bar_cleared"]) == (True, False)
+    assert borderline["verdict"] == "gain_uncertain_size"
+    assert benchmark_tests.clearance(0.331, 0.568, bench, multiplier=1.5)["activity_bar_cleared"] is True
+    assert benchmark_tests.clearance(0.10, 0.45, bench)["verdict"] == "inconclusive"
+    assert benchmark_tests.clearance(0.10, 0.30, bench)["verdict"] == "against"
+    with pytest.raises(Exception, match="must exceed 1"):
+        benchmark_tests.activity_bar(bench, 1.0)

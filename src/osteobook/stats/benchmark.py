@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import check_choice
+from ..errors import ParameterError, check_choice
 from .decision import classify
 from .meta_analysis import effect_sizes
 from .proportions import effective_count
@@ -79,8 +79,9 @@ CLEARANCE_RULES = {
 
 def activity_bar(benchmark: pd.Series, multiplier: float = COG_ACTIVITY_MULTIPLIER) -> float:
     """The rate a drug must exceed to be called active under COG's rule: `multiplier` × the benchmark's upper bound."""
-    if multiplier < 1:
-        raise ValueError(f"the activity multiplier must be at least 1, got {multiplier}")
+    if not multiplier > 1:
+        raise ParameterError(f"the activity multiplier must exceed 1 (the bar lies above the benchmark's upper "
+                             f"bound), got {multiplier}")
     return multiplier * float(benchmark["ci_high"])
 
 
