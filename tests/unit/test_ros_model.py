@@ -126,3 +126,46 @@ def test_steady_states_agree_with_r_uniroot(p):
             "emit('root', setNames(as.list(r), seq_along(r)))")
     r_roots = list(run_r(code).values())
     assert rm.steady_states(float(rm.erastin_multiplier(2.5, p)), p) == pytest.approx(r_roots, abs=1e-8)
+
+
+def test_batch_folds_agree_with_the_scalar_fold_search(p):
+    # The vectorised search (grid + bisection) against `fold_points` (grid + brentq) for a few parameter sets.
+    from dataclasses import replace
+
+    kg = np.array([1.2, 1.5, 1.8])
+    s_max = np.array([8.0, 10.0, 20.0])
+    batch = rm.batch_critical_bypass({"kg": kg, "s_max": s_max}, p)
+    for i, (g, s) in enumerate(zip(kg, s_max, strict=True)):
+        changed = replace(p, kg=g, s_max=s)
+        collapse, onset = rm.fold_points(changed)
+        assert batch.loc[i, "m_collapse"] == pytest.approx(collapse.m, abs=1e-10)
+        assert batch.loc[i, "m_onset"] == pytest.approx(onset.m, abs=1e-10)
+        assert batch.loc[i, "crit_collapse"] == pytest.approx(rm.critical_caf(changed, "bypass", "collapse"), abs=1e-9)
+        assert batch.loc[i, "crit_onset"] == pytest.approx(rm.critical_caf(changed, "bypass", "onset"), abs=1e-9)
+    assert batch["bistable"].all()
+
+
+def test_batch_marks_a_monostable_set_and_clips_the_bypass(p):
+    # Without positive feedback there is no fold: the set is not bistable and its folds are missing.
+    batch = rm.batch_folds({"kf": np.array([0.0, 1.2])}, p)
+    assert list(batch["bistable"]) == [False, True] and math.isnan(batch.loc[0, "m_collapse"])
+    assert rm.bypass_for_multiplier(np.array([0.05, 0.5, np.nan]), np.array([10.0, 10.0, 10.0])) == pytest.approx(
+        [0.0, (11 * 0.5 - 1) / 10, np.nan], nan_ok=True)
+
+
+def test_latin_hypercube_stays_in_the_ranges_and_follows_the_seed(p):
+    ranges = model_parameters.load_ranges()
+    a, b = rm.latin_hypercube(p, ranges, 20, 1), rm.latin_hypercube(p, ranges, 20, 1)
+    pd.testing.assert_frame_equal(a, b)
+    assert not rm.latin_hypercube(p, ranges, 20, 2)["kg"].equals(a["kg"])
+    for row in ranges.itertuples():
+        assert a[row.parameter].between(row.low, row.high).all()
+        # one draw in each of the 20 equal strata: the Latin-hypercube property
+        strata = np.floor((a[row.parameter] - row.low) / (row.high - row.low) * 20).astype(int)
+        assert sorted(strata) == list(range(20))
+    with pytest.raises(ValueError, match="at least 2"):
+        rm.latin_hypercube(p, ranges, 1, 1)
+
+
+def test_fold_points_table_is_the_authors_values():
+    assert model_parameters.load_fold_points() == {"onset": 1.15412476, "collapse": 7.9640262}

@@ -108,13 +108,11 @@ def sensitivity_figure(oat_summary: pd.DataFrame, draws: pd.DataFrame, base: dic
     for offset, (kind, color, fill) in zip((0.15, -0.15), (("collapse", PALETTE[3], True),
                                                             ("onset", PALETTE[0], False)), strict=True):
         lo, hi = 100 * oat_summary[f"{kind}_min"], 100 * oat_summary[f"{kind}_max"]
-        ax.hlines(y + offset, lo, hi, color=color, lw=5 if fill else 2,
-                  label="ferroptosis (collapse)" if kind == "collapse" else "priming (bistability)")
+        ax.hlines(y + offset, lo, hi, color=color, lw=5 if fill else 2)
         ax.axvline(100 * base[kind], color=color, lw=1, ls=":")
     ax.set_yticks(y, oat_summary.index)
     ax.set_xlabel("Critical bypass a (% of clearance)")
-    ax.set_title("a  One at a time", loc="left")
-    ax.legend(loc="lower right", frameon=False, fontsize=9)
+    ax.set_title("a  One at a time (colours as in b)", loc="left")
     kept = draws[draws["bistable"]]
     bins = np.linspace(0, 100, 51)
     for kind, color in (("collapse", PALETTE[3]), ("onset", PALETTE[0])):
