@@ -7,6 +7,7 @@ import re
 import pytest
 
 from osteobook.chapters import evidence
+from osteobook.datasets import trials
 from osteobook.paths import DATA, ROOT
 from tests.conftest import chapter_results, clopper_pearson
 
@@ -159,3 +160,22 @@ def test_references_readers_see_hold_no_curation_notes():
         fields = "\n".join(line for line in without_notes(path.read_text()).splitlines()
                            if not line.lstrip().startswith("%"))  # BibTeX comments are not rendered
         assert not re.search(r"\bmemory\b|not found|not verified|\bdraft\b|not seen", fields, re.IGNORECASE), path
+
+
+def test_activity_bar_counts_by_hand(results):
+    """COG's activity bar (2 × the benchmark's upper bound) for both COG benchmarks, counted over distinct active
+    arms by hand from the per-arm estimates and benchmarks.csv (the results file of the last run)."""
+    per_arm = evidence.analyse(**{key: results["parameters"][key] for key in
+                                  ("ci_method", "landmark_weeks", "landmark_tolerance_weeks", "benchmark",
+                                   "include_unverified")}).per_arm
+    active = per_arm.loc[per_arm["drug_class"] != "control"]
+    benchmarks = trials.load_benchmarks().set_index("benchmark_id")
+    rows = {row["benchmark"]: row for row in results["activity_bars"]["rows"]}
+    assert set(rows) == {"LAGMAY2016_EFS4", "COG2021_EFS4"}
+    for bench_id, row in rows.items():
+        upper = float(benchmarks.at[bench_id, "ci_high"])
+        assert row["bar"] == pytest.approx(2 * upper, abs=1e-12)
+        assert row["arms"] == active["arm_id"].nunique()
+        assert row["above_bar"] == sum(rate > 2 * upper for rate in active["rate"])
+        assert row["ci_above_bar"] == sum(low > 2 * upper for low in active["low"].dropna())
+    assert rows["LAGMAY2016_EFS4"]["bar"] == pytest.approx(0.38) and rows["COG2021_EFS4"]["bar"] == pytest.approx(0.32)

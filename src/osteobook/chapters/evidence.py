@@ -19,7 +19,7 @@ from ..datasets import trials
 from ..engine.params import validate
 from ..prose import Markdown
 from ..sources import STATUS_LABELS, linked_table, source_cell
-from ..stats.benchmark import arm_flags
+from ..stats.benchmark import COG_ACTIVITY_MULTIPLIER, activity_bar, arm_flags
 from ..stats.landmarks import is_clinical_benefit, near_landmark, one_per_arm
 from ..stats.proportions import (
     METHOD_LABELS,
@@ -148,14 +148,14 @@ def consistency_checks(values: pd.DataFrame) -> pd.DataFrame:
                 if not methods:
                     low, high = proportion_ci(int(row.events), int(row.n), "exact")
                     findings.append((row, "printed CI does not fit the count",
-                                     f"printed {100 * row.ci_low:g}–{100 * row.ci_high:g}%; exact interval for "
-                                     f"{int(row.events)}/{int(row.n)}: {float(low):.1%}–{float(high):.1%}"))
+                                     (f"printed {100 * row.ci_low:g}–{100 * row.ci_high:g}%; exact interval for "
+                                     f"{int(row.events)}/{int(row.n)}: {float(low):.1%}–{float(high):.1%}")))
         elif pd.notna(row.n) and row.estimator != "kaplan-meier":
             count = row.estimate * row.n
             if not any(_agrees(k / row.n, row.estimate, digits) for k in (np.floor(count), np.ceil(count))):
                 findings.append((row, "rate is not a whole count of n",
-                                 f"{100 * row.estimate:g}% of {int(row.n)} = {count:.1f} patients: a Kaplan–Meier "
-                                 "estimate or another denominator"))
+                                 (f"{100 * row.estimate:g}% of {int(row.n)} = {count:.1f} patients: a Kaplan–Meier "
+                                 "estimate or another denominator")))
     return pd.DataFrame([{"outcome_id": row.outcome_id, "Trial: arm": arm_labels(pd.DataFrame([row._asdict()])).iloc[0],
                           "Endpoint": endpoint_labels(pd.DataFrame([row._asdict()])).iloc[0], "Check": check,
                           "Finding": finding, "status": row.status}
@@ -183,8 +183,8 @@ def curation_markdown() -> str:
     arms = trials.load_arms()
     checks = consistency_checks(trials.evidence(include_unverified=True, osteosarcoma_only=False,
                                                 prospective_only=False))
-    lines += ["", f"{len(values)} outcome values of {values['arm_id'].nunique()} arms "
-              f"({len(arms)} arms in `data/trial_arms.csv`).", "",
+    lines += ["", (f"{len(values)} outcome values of {values['arm_id'].nunique()} arms "
+              f"({len(arms)} arms in `data/trial_arms.csv`)."), "",
               "| trial: arm | value | check | finding |", "|---|---|---|---|"]
     lines += [f"| {r['Trial: arm']} | {r['Endpoint']} | {r['Check']} | {r['Finding']} |" for _, r in checks.iterrows()]
     return "\n".join(lines)
@@ -225,6 +225,36 @@ def _benchmark_takeaway(per_arm: pd.DataFrame, upper: float, landmark: str, tole
             + (f" ({_listing(list(arm_labels(controls_above)))})." if len(controls_above) else "."))
 
 
+def bar_counts(per_arm: pd.DataFrame, benchmarks: pd.DataFrame,
+               multiplier: float = COG_ACTIVITY_MULTIPLIER) -> pd.DataFrame:
+    """Distinct active arms against each benchmark's upper bound and its COG activity bar (multiplier × upper)."""
+    active = per_arm.loc[per_arm["drug_class"] != "control"]
+    with_ci = active.loc[active["low"].notna()]
+    rows = []
+    for bench_id, bench in benchmarks.iterrows():
+        upper, bar = float(bench["ci_high"]), activity_bar(bench, multiplier)
+        rows.append({"benchmark": bench_id, "estimate": float(bench["estimate"]), "ci_low": float(bench["ci_low"]),
+                     "upper": upper, "bar": bar, "arms": len(active), "with_ci": len(with_ci),
+                     "above_upper": int((active["rate"] > upper).sum()),
+                     "ci_above_upper": int((with_ci["low"] > upper).sum()),
+                     "above_bar": int((active["rate"] > bar).sum()), "ci_above_bar": int((with_ci["low"] > bar).sum()),
+                     "arms_ci_above_bar": sorted(with_ci.loc[with_ci["low"] > bar, "arm_id"])})
+    return pd.DataFrame(rows)
+
+
+def _bar_text(counts: pd.DataFrame, multiplier: float) -> str:
+    """Both COG benchmarks, each with its upper bound and COG's activity bar, as counts of distinct arms."""
+    names = {"LAGMAY2016_EFS4": "Lagmay 2016 (seven trials, 1997–2007)",
+             "COG2021_EFS4": "the COG 2021 update (three trials)"}
+    parts = [f"against {names.get(r.benchmark, r.benchmark)}, {100 * r.estimate:.0f}% ({100 * r.ci_low:.0f}–"
+             f"{100 * r.upper:.0f}%), {r.above_upper} of {r.arms} arms lie above the upper bound and {r.above_bar} "
+             f"above the activity bar of {100 * r.bar:.0f}%; {r.ci_above_bar} of the {r.with_ci} with a CI have the "
+             f"whole CI above the bar" for r in counts.itertuples()]
+    return (f"COG's own trials called a drug active only if it doubled the benchmark's upper bound (\"an EFS "
+            f"improvement of double the upper confidence interval\"; the book's activity bar is {multiplier:g} × the "
+            f"upper bound). With one estimate per arm, " + "; ".join(parts) + ".")
+
+
 def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: float, benchmark: str,
             include_unverified: bool) -> Evidence:
     """Intervals for every response and landmark-PFS value, and the comparison with `benchmark`."""
@@ -237,6 +267,9 @@ def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: flo
     below = int(bench["estimate"] * n_bench)  # the two counts either side of the reported rate
     compared = arm_flags(near_landmark(rows, landmark_weeks, landmark_tolerance_weeks), bench)
     per_arm = one_per_arm(compared, "kaplan-meier", landmark_weeks)
+    benchmarks = trials.load_benchmarks().set_index("benchmark_id")
+    bars = bar_counts(per_arm, benchmarks.loc[benchmarks["landmark_weeks"].sub(landmark_weeks).abs()
+                                              <= landmark_tolerance_weeks + 1e-9])
     controls = per_arm.loc[per_arm["above_upper"] & (per_arm["drug_class"] == "control")]
     active = per_arm.loc[per_arm["drug_class"] != "control"]
     clinical_benefit = rows.loc[is_clinical_benefit(rows)]
@@ -270,6 +303,7 @@ def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: flo
                                                            landmark_tolerance_weeks)),
         "clinical_benefit_arms": _listing(list(arm_labels(clinical_benefit))) if len(clinical_benefit) else "none",
         "n_checks": len(checks),
+        "bar_text": Markdown(_bar_text(bars, COG_ACTIVITY_MULTIPLIER)),
     }
     matches = reconstruction.loc[reconstruction["ci_matches"]]
     results = {
@@ -290,6 +324,7 @@ def analyse(ci_method: str, landmark_weeks: float, landmark_tolerance_weeks: flo
         "controls_above_upper": sorted(controls["outcome_id"]),
         "clinical_benefit_not_compared": sorted(clinical_benefit["outcome_id"]),
         "checks": checks[["outcome_id", "Check"]].values.tolist(),
+        "activity_bars": {"multiplier": COG_ACTIVITY_MULTIPLIER, "rows": bars.to_dict(orient="records")},
     }
     return Evidence(rows, bench, reconstruction, compared, per_arm, checks, glue, results)
 
