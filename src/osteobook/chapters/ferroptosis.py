@@ -176,6 +176,11 @@ class Sensitivity:
     results: dict[str, Any]
 
 
+def _share(value: float) -> str:
+    """A bypass share for the page: 0 exactly as "0" (an unreachable collapse), otherwise a percentage."""
+    return "0" if value == 0 else f"{value:.1%}"
+
+
 def _band(values: pd.Series) -> dict[str, float]:
     return {"p5": float(values.quantile(0.05)), "median": float(values.median()), "p95": float(values.quantile(0.95))}
 
@@ -217,8 +222,8 @@ def analyse_sensitivity(p: ros.RosParameters, seed: int, sensitivity_draws: int,
     base = ros.batch_critical_bypass({}, p).iloc[0]
     why = []
     if "span" in reasons:
-        why.append(f"the 5–95% band of the critical bypass ({band['collapse']['p5']:.1%} to "
-                   f"{band['collapse']['p95']:.1%}) spans more than {decidable_span:g}-fold"
+        why.append(f"the 5–95% band of the critical bypass ({_share(band['collapse']['p5'])} to "
+                   f"{_share(band['collapse']['p95'])}) spans more than {decidable_span:g}-fold"
                    + (f" (in {unreachable:.0%} of the draws erastin cannot remove the low-ROS state even without "
                       "CAF support)" if unreachable > 0 else ""))
     if "priming" in reasons:
@@ -227,7 +232,7 @@ def analyse_sensitivity(p: ros.RosParameters, seed: int, sensitivity_draws: int,
                    "rests on trigger waves through primed tissue, an assumption of Co et al.'s tissue model")
     verdict_text = (f"**{CEILING_VERDICTS[verdict]}**: " + "; and ".join(why) + "."
                     if why else f"**{CEILING_VERDICTS[verdict]}**: the critical bypass stays within a "
-                    f"{decidable_span:g}-fold band ({band['collapse']['p5']:.1%} to {band['collapse']['p95']:.1%}).")
+                    f"{decidable_span:g}-fold band ({_share(band['collapse']['p5'])} to {_share(band['collapse']['p95'])}).")
     glue = {
         "lhs_draws": sensitivity_draws, "lhs_bistable": len(bistable), "lhs_seed": seed,
         "band_collapse_p5": band["collapse"]["p5"], "band_collapse_median": band["collapse"]["median"],
@@ -241,6 +246,8 @@ def analyse_sensitivity(p: ros.RosParameters, seed: int, sensitivity_draws: int,
         "crit_bypass_batch": float(base["crit_collapse"]),
         "ceiling_verdict": Markdown(verdict_text),
         "ceiling_verdict_short": Markdown(f"**{CEILING_VERDICTS[verdict]}**"),
+        "ceiling_verdict_inline": Markdown(f"**{CEILING_VERDICTS[verdict].lower()}**"),
+        "band_collapse_range": Markdown(f"{_share(band['collapse']['p5'])} to {_share(band['collapse']['p95'])}"),
     }
     results = {"sensitivity": {
         "seed": seed, "draws": sensitivity_draws, "bistable_draws": len(bistable), "band": band,
