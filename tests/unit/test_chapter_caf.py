@@ -159,7 +159,8 @@ def test_exclusion_verdict_rule():
     assert caf.exclusion_verdict(0.3, (-0.2, 0.3), (-0.2, 0.3), False, 0.05, 0.3).startswith("evidence against")
     assert "removes it" in caf.exclusion_verdict(0.001, (-0.7, -0.3), (-0.3, 0.05), False, 0.05, 0.3)
     assert "tumour-lineage" in caf.exclusion_verdict(0.001, (-0.7, -0.3), (-0.7, -0.4), True, 0.05, 0.3)
-    assert caf.exclusion_verdict(0.001, (-0.7, -0.3), (-0.7, -0.4), False, 0.05, 0.3).startswith("clinically")
+    assert "compete" in caf.exclusion_verdict(0.001, (-0.7, -0.3), (-0.7, -0.4), False, 0.05, 0.3)
+    assert caf.exclusion_verdict(0.001, (0.3, 0.7), (0.3, 0.6), False, 0.05, 0.3).startswith("association in the opp")
 
 
 def test_read_cluster_rule_order():

@@ -184,3 +184,37 @@ def test_figures_are_drawn_from_the_result(result):
     finally:
         for figure in figures:
             plt.close(figure)
+
+
+def test_exclusion_verdict_carries_the_purity_caveat():
+    """Significant bulk pairs count only if a positive correlation survives ESTIMATE adjustment (which is biased
+    towards negative values); otherwise the verdict is 'not interpretable without purity adjustment'."""
+    none_left = ici._exclusion_verdict(2, 0, 24, 0.05, {"removed": 1, "negative": 1, "positive": 0})
+    assert none_left.startswith("Not interpretable without purity adjustment:")
+    positive = ici._exclusion_verdict(0, 6, 24, 0.05, {"removed": 3, "negative": 1, "positive": 2})
+    assert positive.startswith("Evidence against:") and "above 0 for 2" in positive
+    assert ici._exclusion_verdict(1, 2, 24, 0.05, {"removed": 0, "negative": 1, "positive": 2}).startswith("Mixed")
+    assert ici._exclusion_verdict(0, 0, 24, 0.05, {"removed": 0, "negative": 0, "positive": 0}).startswith(
+        "Inconclusive")
+    for verdict in (none_left, positive):
+        assert verdict.split(":")[0] in ici.EXCLUSION_SENTENCES
+
+
+def test_purity_checked_cxcl12_row():
+    pair = pd.Series({"purity_low": -0.1, "purity_high": 0.4})
+    assert ici._purity_checked("Evidence against", pair) == "Not interpretable without purity adjustment"
+    assert ici._purity_checked("Supported", pd.Series({"purity_low": -0.6, "purity_high": -0.2})) \
+        == "Not interpretable without purity adjustment"
+    assert ici._purity_checked("Evidence against", pd.Series({"purity_low": 0.01, "purity_high": 0.5})) \
+        == "Evidence against"
+    assert ici._purity_checked("Inconclusive", pair) == "Inconclusive"
+
+
+def test_default_caf_link_verdict_follows_the_adjusted_pairs(result):
+    pairs = result.link.pairs
+    significant = pairs.loc[pairs["q"] < 0.05]
+    positive = int((significant["purity_low"] > 0).sum())
+    verdict = str(result.link.glue["caf_verdict"])
+    assert f"above 0 for {positive}" in verdict
+    assert verdict.startswith("Evidence against" if positive else "Not interpretable without purity adjustment")
+    assert ((pairs["purity_low"] < pairs["rho_purity"]) & (pairs["rho_purity"] < pairs["purity_high"])).all()

@@ -431,8 +431,9 @@ def exclusion_verdict(q: float, rho_ci: tuple[float, float], adjusted_ci: tuple[
                       alpha: float, important_rho: float) -> str:
     """Immune exclusion predicts rho < 0. Not detected: read the unadjusted CI with `decision.association`.
     Detected: 'not interpretable without purity adjustment' if adjusting for the ESTIMATE score brings the CI
-    to 0, or if the gene is a marker of tumour-lineage clusters (the panel cannot measure purity); otherwise
-    the adjusted CI is read with `decision.association`."""
+    to 0, if the gene is a marker of tumour-lineage clusters (the panel cannot measure purity), or if the adjusted
+    CI is negative (conditioning on non-tumour content alone makes stroma and T cells anticorrelate); only an
+    adjusted CI that excludes 0 on the positive side is read, with `decision.association`."""
     if q >= alpha:
         return decision.ASSOCIATION_VERDICTS[decision.association(*rho_ci, important_rho, -1, "difference")]
     if adjusted_ci[0] <= 0 <= adjusted_ci[1]:
@@ -440,6 +441,9 @@ def exclusion_verdict(q: float, rho_ci: tuple[float, float], adjusted_ci: tuple[
     if in_tumour:
         return ("not interpretable without purity adjustment: the gene marks osteoblastic (tumour-lineage) clusters, "
                 "and an immune panel cannot measure tumour purity")
+    if adjusted_ci[1] < 0:
+        return ("not interpretable without purity adjustment: given the non-tumour content, stromal and T-cell "
+                "transcripts compete for the rest, so a negative partial correlation arises without exclusion")
     return decision.ASSOCIATION_VERDICTS[decision.association(*adjusted_ci, important_rho, -1, "difference")]
 
 

@@ -25,6 +25,7 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from ..datasets import autophagy, cohorts, gse21257, ici_tables, markers, trials
+from ..datasets import purity as purity_data
 from ..engine.params import validate
 from ..prose import Markdown, trial_name
 from ..sources import linked_table, source_cell
@@ -33,6 +34,7 @@ from ..stats.groups import compare_groups, spearman_ci
 from ..stats.meta_analysis import cochran_q, pool_proportions, subgroup_analysis
 from ..stats.multiple_testing import adjust
 from ..stats.proportions import proportion_ci
+from ..stats.purity import partial_spearman
 from ..stats.scores import gene_set_score
 
 # ---- constants: every choice the chapter makes, in one place ------------------------------------
@@ -724,6 +726,8 @@ def caf_link(marker_source: str, include_unverified: bool, bulk_score: str, alph
     sets = caf_sets(table, marker_source)
     isg_expression, _ = cohorts.read_isg_os2()
     gse_expression, _, _ = gse21257.join_survival()
+    estimate = purity_data.read_estimate_sets()
+    t_sets = score_sets(include_unverified)
     rows, covers = [], []
     for cohort, expression, immune in (("ISG/OS2", isg_expression, isg.data),
                                        ("GSE21257", gse_expression, replication.data)):
@@ -735,13 +739,21 @@ def caf_link(marker_source: str, include_unverified: bool, bulk_score: str, alph
                 features[gene] = expression.loc[gene]
         for feature in [f for f in CAF_FEATURES if f in features]:
             for score in [s for s in T_CELL_SCORES if s in immune]:
+                t_cells = immune[score].reindex(features.index)
+                purity = _estimate_score(expression, estimate, set(sets.get(feature, [feature])) | set(t_sets[score]),
+                                         bulk_score).reindex(features.index)
+                adjusted = partial_spearman(features[feature], t_cells, purity.rename("ESTIMATE"))
                 rows.append({"cohort": cohort, "feature": feature, "immune score": score,
-                             **spearman_ci(features[feature], immune[score].reindex(features.index), rng, n_boot)})
+                             **spearman_ci(features[feature], t_cells, rng, n_boot),
+                             "rho_purity": adjusted["rho"], "purity_low": adjusted["ci_low"],
+                             "purity_high": adjusted["ci_high"]})
     pairs = pd.DataFrame(rows)
     pairs["q"] = adjust(pairs["p"])
     treg = spearman_ci(isg_expression.loc["TGFB1"], isg_expression.loc["FOXP3"], rng, n_boot)
     negative, positive = pairs.loc[(pairs["q"] < alpha) & (pairs["rho"] < 0)], pairs.loc[(pairs["q"] < alpha)
                                                                                          & (pairs["rho"] > 0)]
+    significant = pairs.loc[pairs["q"] < alpha]
+    survives = (significant["purity_low"] > 0) | (significant["purity_high"] < 0)
     cover = pd.concat(covers, ignore_index=True)
     glue = _plain({
         "caf_n_pairs": len(pairs), "caf_n_negative": len(negative), "caf_n_positive": len(positive),
@@ -750,7 +762,9 @@ def caf_link(marker_source: str, include_unverified: bool, bulk_score: str, alph
                                 for r in cover.loc[~cover["scored"]].itertuples()),
         "caf_source": marker_source,
         "treg_rho": treg["rho"], "treg_lo": treg["ci_low"], "treg_hi": treg["ci_high"], "treg_p": treg["p"],
-        "caf_verdict": Markdown(_exclusion_verdict(len(negative), len(positive), len(pairs), alpha)),
+        "caf_verdict": Markdown(_exclusion_verdict(len(negative), len(positive), len(pairs), alpha, {
+            "removed": int((~survives).sum()), "negative": int((survives & (significant["rho_purity"] < 0)).sum()),
+            "positive": int((survives & (significant["rho_purity"] > 0)).sum())})),
         **_pair_glue(pairs, "ISG/OS2", "CXCL12", "CD8 T cells", "cxcl12_cd8"),
         **_pair_glue(pairs, "ISG/OS2", "iCAF score", "T-cell-inflamed GEP", "icaf_gep"),
         **_pair_glue(pairs, "GSE21257", "CXCL12", "T-cell-inflamed GEP", "gse_cxcl12_gep"),
@@ -773,8 +787,39 @@ def _pair_glue(pairs: pd.DataFrame, cohort: str, feature: str, score: str, name:
     return {f"{name}_rho": row["rho"], f"{name}_lo": row["ci_low"], f"{name}_hi": row["ci_high"], f"{name}_q": row["q"]}
 
 
-def _exclusion_verdict(n_negative: int, n_positive: int, n_pairs: int, alpha: float) -> str:
-    """Immune exclusion predicts negative correlations; the rule turns the counts into a verdict."""
+def _estimate_score(expression: pd.DataFrame, estimate: dict[str, list[str]], exclude: set[str],
+                    method: str) -> pd.Series:
+    """ESTIMATE stromal + immune score (Yoshihara 2013) over the measured genes, without the genes in `exclude`."""
+    return sum(gene_set_score(expression, [g for g in genes if g in expression.index and g not in exclude], method)
+               for genes in estimate.values())
+
+
+def _purity_checked(verdict: str, pair: pd.Series) -> str:
+    """A significant bulk CAF-vs-T-cell verdict stands only if the ESTIMATE-adjusted CI lies above 0 (see
+    `_exclusion_verdict`); otherwise it is 'Not interpretable without purity adjustment'."""
+    if verdict == "Inconclusive" or pair["purity_low"] > 0:
+        return verdict
+    return "Not interpretable without purity adjustment"
+
+
+def _exclusion_verdict(n_negative: int, n_positive: int, n_pairs: int, alpha: float,
+                       adjusted: dict[str, int] | None = None) -> str:
+    """Immune exclusion predicts negative correlations. In bulk tissue stroma and T cells both dilute the tumour, so
+    significant pairs are re-read after adjustment for the ESTIMATE score (`adjusted`: how many lose a CI clear of 0,
+    stay negative, stay positive). Given the non-tumour content, stromal and T-cell transcripts compete for the rest,
+    so adjustment biases towards negative values: only a positive correlation that survives it counts (against the
+    claim); otherwise the verdict is 'not interpretable without purity adjustment'."""
+    if adjusted is not None and (n_negative or n_positive):
+        detail = (f"{n_negative + n_positive} of {n_pairs} pairs correlate at FDR {alpha:g} ({n_positive} positively). "
+                  f"Adjusted for the ESTIMATE score (stromal + immune content), the CI includes 0 for "
+                  f"{adjusted['removed']}, lies below 0 for {adjusted['negative']} (which conditioning on non-tumour "
+                  f"content can produce by itself) and above 0 for {adjusted['positive']}.")
+        if adjusted["positive"] and not n_negative:
+            return f"Evidence against: {detail} A positive correlation surviving an adjustment biased towards negative " \
+                   "values is not what exclusion predicts."
+        if adjusted["positive"]:
+            return f"Mixed: {detail}"
+        return f"Not interpretable without purity adjustment: {detail}"
     if n_negative and not n_positive:
         return f"Supported: {n_negative} of {n_pairs} pairs correlate negatively at FDR {alpha:g}, none positively."
     if n_positive and not n_negative:
@@ -846,8 +891,10 @@ def claims_table(trial: TrialResponses, isg: IsgTumours, cib: CibersortFractions
          f"{'Consistent' if g['alone_exact_hi'] < THRESHOLDS[-1] else 'Inconclusive'} (trials); not tested (tumours)"),
         ("cxcl12",
          f"CXCL12 vs T-cell scores: strongest pair {cx['cohort']} {cx['immune score']} ρ = {cx['rho']:.2f}, "
-         f"q = {format_p(cx['q'])}",
-         f"{verdict_from_test(cx['rho'], -1, cx['q'], alpha)} (bulk mRNA; spatial exclusion is not testable here)"),
+         f"q = {format_p(cx['q'])}; given the ESTIMATE score ρ = {cx['rho_purity']:.2f} ({cx['purity_low']:.2f} to "
+         f"{cx['purity_high']:.2f})",
+         f"{_purity_checked(verdict_from_test(cx['rho'], -1, cx['q'], alpha), cx)} (bulk mRNA; spatial exclusion is "
+         "not testable here)"),
         ("excluded",
          f"{g['caf_n_pairs']} CAF-feature × T-cell-score pairs: {g['caf_n_negative']} negative, "
          f"{g['caf_n_positive']} positive at FDR {alpha:g}",
@@ -895,11 +942,14 @@ def _reporting(trial: TrialResponses, isg: IsgTumours, cib: CibersortFractions, 
 
 
 EXCLUSION_SENTENCES = {
-    "Evidence against": "Tumours with more CAF transcripts carry more, not fewer, T-cell transcripts: the review's "
+    "Evidence against": "Tumours with more CAF transcripts carry more, not fewer, T-cell transcripts, and some pairs stay "
+                        "positive after adjustment for non-tumour content (ESTIMATE): the review's "
                         "immune exclusion is not visible in bulk expression",
     "Supported": "Tumours with more CAF transcripts carry fewer T-cell transcripts, as immune exclusion predicts",
     "Mixed": "CAF and T-cell transcripts correlate in both directions",
     "Inconclusive": "CAF and T-cell transcripts show no correlation at the chosen FDR",
+    "Not interpretable without purity adjustment": "CAF and T-cell transcripts correlate, but only as far as both "
+                                                   "track how much non-tumour tissue a biopsy holds",
 }
 
 
