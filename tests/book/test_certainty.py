@@ -184,7 +184,7 @@ def test_tki_pooled_effects_match_metafor(results, question):
     assert effect["i2"] / 100 == pytest.approx(r["m.i2"] / 100, abs=TOL)
     k = len(record["yi"])
     half = stats.t.ppf(0.975, k - 2) * np.sqrt(r["m.tau2"] + r["m.se"] ** 2)  # Riley et al. 2011
-    expit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    expit = lambda x: 1 / (1 + np.exp(-x))
     assert effect["pi_low"] == pytest.approx(expit(r["m.estimate"] - half), abs=TOL)
     assert effect["pi_high"] == pytest.approx(expit(r["m.estimate"] + half), abs=TOL)
 

@@ -9,7 +9,6 @@ its summary-of-findings table.
 """
 from __future__ import annotations
 
-import html
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,8 @@ QUESTIONS = {
     "tki_response": "TKI alone: objective response",
     "tki_landmark": "TKI alone: progression-free at about 4 months, against a historical benchmark",
     "tki_hr": "Regorafenib vs placebo: progression-free survival (hazard ratio)",
-    "mtor_pfs": "mTOR-inhibitor combinations: progression-free at about 4 months, against a historical benchmark",
+    "mtor_pfs": "mTOR-inhibitor combinations: progression-free at a landmark near 4 months, against a historical "
+                "benchmark",
     "ici_response": "Checkpoint inhibitor alone: objective response",
 }
 CHAPTER_OF = {"tki_response": "tki", "tki_landmark": "tki", "tki_hr": "tki", "mtor_pfs": "mtor",
@@ -173,9 +173,9 @@ def tki_hr(include_unverified: bool, hr_threshold: float, important_hr: float) -
         fit = {**pooled, "k": int(pooled["k"]), "method": "common effect"}
     n = rows["trial_id"].map(arms_n).astype(float)
     missing = [trial_name(_label(evidence, t)) for t in contrast_trials if t not in set(rows["trial_id"])]
-    notes = [f"{', '.join(missing)} randomised regorafenib against placebo but report{'s' if len(missing) == 1 else ''} "
+    notes = [(f"{', '.join(missing)} randomised regorafenib against placebo but report{'s' if len(missing) == 1 else ''} "
              "no PFS hazard ratio with a CI (a non-comparative design), so the estimate rests on "
-             f"{len(rows)} trial{'s' if len(rows) != 1 else ''}"] if missing else []
+             f"{len(rows)} trial{'s' if len(rows) != 1 else ''}")] if missing else []
     table = pd.DataFrame({"arm_id": rows["arm_id"], "trial_id": rows["trial_id"], "trial_label": rows["trial_label"],
                           "n": n})
     log_se = np.log(rows["ci_high"].astype(float) / rows["ci_low"].astype(float)) / (2 * 1.959963984540054)
@@ -224,8 +224,8 @@ def mtor_pfs(include_unverified: bool, important_gain: float) -> Answer:
                       pi_low=float("nan"), pi_high=float("nan"), method="not pooled")
     effect.update(benchmark=float(bench["estimate"]), pooled=pooled,
                   arm_texts=[f"{r.trial} {r.proportion:.0%} ({r.ci_low:.0%}–{r.ci_high:.0%})" for r in table.itertuples()])
-    notes = [] if pooled else [f"not pooled: {len(table)} arms, fewer than the {mtor.MIN_POOL} the mTOR chapter needs; "
-                               "imprecision reads the span from the lowest lower to the highest upper arm CI limit"]
+    notes = [] if pooled else [(f"not pooled: {len(table)} arms, fewer than the {mtor.MIN_POOL} the mTOR chapter needs; "
+                               "imprecision reads the span from the lowest lower to the highest upper arm CI limit")]
     return Answer("mtor_pfs", f"Progression-free at a landmark of {spec['landmark_rule']}",
                   "single-arm", _arms(table, 100 * table["n"] / table["n"].sum()), effect, threshold,
                   f"the benchmark {bench['estimate']:.0%} plus a clinically important gain of {important_gain:.0%}",
@@ -306,7 +306,9 @@ def analyse(*, seed: int, include_unverified: bool, rob_rule: str, response_thre
     rated = {q: rate_answer(a, rob, rob_rule) for q, a in answers.items()}
     ratings = {q: r[0] for q, r in rated.items()}
     concerns = {q: r[1] for q, r in rated.items()}
+    partial = CertaintyAnalysis(rob, answers, ratings, {}, {}, {})
     glue = {**_glue(rob, answers, ratings, rob_rule),
+            **{f"{q}_footnotes": sof_footnotes(q, partial) for q in QUESTIONS},
             "response_threshold_pc": f"{response_threshold:.0%}", "important_gain_pc": f"{important_gain:.0%}",
             "hr_threshold_text": f"{hr_threshold:.2f}" + (" (no effect)" if hr_threshold == 1 else "")}
     results = {
@@ -335,6 +337,7 @@ def _glue(rob: pd.DataFrame, answers: dict[str, Answer], ratings: dict[str, grad
         "rob2_trials": int(rob.loc[rob["tool"] == "RoB 2", "trial_id"].nunique()),
         "minors_trials": int(rob.loc[rob["tool"] == "MINORS", "trial_id"].nunique()),
         "rob_unknown": int((rob["judgment"] == rob_data.UNKNOWN).sum()), "rob_quoted": len(known),
+        "minors_rows": int((rob["tool"] == "MINORS").sum()),
         "rob_secondary": int((known["status"] == "secondary").sum()),
         "rob_rule_label": grade.ROB_RULES[rob_rule],
         "i2_serious": grade.I2_SERIOUS, "egger_min_k": grade.EGGER_MIN_K,
@@ -413,22 +416,21 @@ def _unit(answer: Answer, k: int) -> str:
 
 def sof_table(question: str, result: CertaintyAnalysis | None = None) -> pd.io.formats.style.Styler:
     """The summary-of-findings table of one question, for any chapter (`result`: this chapter's analysis,
-    recomputed with the default parameters when not given)."""
+    recomputed with the default parameters when not given). Its footnotes are `sof_footnotes(question)`."""
     if question not in QUESTIONS:
         raise KeyError(f"unknown question {question!r}; questions: {list(QUESTIONS)}")
     if result is None:
         result = analyse(**load_chapter("certainty").defaults())
-    row, notes = sof_rows(question, result)
-    footnotes = "<br>".join(html.escape(note) for note in notes)
-    return (row.style.set_uuid(f"sof_{question}").hide(axis="index").set_caption(footnotes).set_table_attributes('class="evidence-table"')
-            .set_table_styles([{"selector": "caption", "props": "caption-side: bottom; text-align: left; "
-                                                                  "font-size: 0.9em; padding-top: 4px;"},
-                               {"selector": "td, th", "props": "padding: 3px 8px; vertical-align: top;"}])
+    row, _ = sof_rows(question, result)
+    return (row.style.set_uuid(f"sof_{question}").hide(axis="index").set_table_attributes('class="evidence-table"')
             .format(escape="html"))
 
 
-def sof_footnotes(question: str, result: CertaintyAnalysis) -> list[str]:
-    return sof_rows(question, result)[1]
+def sof_footnotes(question: str, result: CertaintyAnalysis | None = None) -> Markdown:
+    """The footnotes of `sof_table(question)`, one list item each (shown under the table)."""
+    if result is None:
+        result = analyse(**load_chapter("certainty").defaults())
+    return Markdown("\n".join(f"- {note}" for note in sof_rows(question, result)[1]))
 
 
 def grade_table(result: CertaintyAnalysis) -> pd.DataFrame:

@@ -48,7 +48,7 @@ def traffic_light(matrix: pd.DataFrame, tool: str) -> plt.Figure:
             ax.scatter(j, i, s=260, color=colour, edgecolor="black", linewidth=0.6, zorder=2)
             ax.text(j, i, symbol, ha="center", va="center", fontsize=10, fontweight="bold",
                     color=TEXT_COLOUR[colour], zorder=3)
-    ax.set_xticks(range(n_cols), [_short(d) for d in matrix.columns], fontsize=9)
+    ax.set_xticks(range(n_cols), [_short(d) for d in matrix.columns], fontsize=10)
     ax.xaxis.tick_top()
     ax.set_yticks(range(n_rows), list(matrix.index), fontsize=10)
     ax.set_xlim(-0.6, n_cols - 0.4)
@@ -57,7 +57,8 @@ def traffic_light(matrix: pd.DataFrame, tool: str) -> plt.Figure:
         spine.set_visible(False)
     ax.tick_params(length=0)
     ax.grid(False)
-    handles = [Patch(facecolor=c, edgecolor="black", label=f"{s}  {label}") for c, s, label in styles.values()]
+    handles = [Patch(facecolor=c, edgecolor="black", label=label if label.startswith(s) else f"{s}  {label}")
+               for c, s, label in styles.values()]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=9, frameon=False)
     return fig
 
