@@ -186,3 +186,18 @@ def test_default_verdicts(result):
     assert keys["TARGET-OS fibroblast fraction, overall survival (HR per SD)"] == "inconclusive"
     assert keys["ISG/OS2 iCAF score, overall survival (HR per SD)"] == "inconclusive"
     assert "Not supported" not in PAGE
+
+
+def test_alt_texts_agree_with_the_numbers(result):
+    """The TARGET figure's alt text says which cell-type intervals exclude one; the ISG one that the three Cox
+    intervals span one and only PDGFRB vs the T-cell score lies below zero."""
+    explore = result.target.explore
+    excluding = set(explore.loc[(explore["ci_low"] > 1) | (explore["ci_high"] < 1), "term"])
+    alt = re.search(r":alt: (.*)\n:name: fig-caf-target", PAGE).group(1)
+    assert excluding == {"Osteoblasts"} and "except the osteoblast fraction" in alt
+    cox = result.isg.cox
+    assert ((cox["ci_low"] < 1) & (cox["ci_high"] > 1)).all()
+    corr = result.isg.correlations
+    below = corr.loc[corr["ci_high"] < 0, ["feature", "immune score"]].apply(tuple, axis=1).tolist()
+    assert below == [("PDGFRB", "T cells")]
+    assert "only PDGFRB against the T-cell score lies clearly below zero" in PAGE

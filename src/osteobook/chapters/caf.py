@@ -337,6 +337,8 @@ def target_os(split_rule: str, alpha: float) -> TargetOS:
         "split_label": SPLIT_LABELS[split_rule], "explore_types": listing(common),
         "n_explore_sig": int((explore["q"] < alpha).sum()),
         "msc_hr": float(msc["hr"]), "msc_low": float(msc["ci_low"]), "msc_high": float(msc["ci_high"]),
+        "explore_nominal": listing(f"{r.term} (HR {r.hr:.2f}, {r.ci_low:.2f}–{r.ci_high:.2f}, q = {r.q:.2f})"
+                                   for r in explore.itertuples() if r.ci_low > 1 or r.ci_high < 1),
     }
     results = {"n_fractions": len(fractions), "n_matched_survival": matching["survival"].n_matched,
                "unmatched_survival": matching["survival"].unmatched,
