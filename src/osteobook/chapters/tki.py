@@ -419,6 +419,7 @@ def analyse(*, endpoint: str, transform: str, tau2_method: str, hartung_knapp: b
         "combination_text": Markdown(_combination_text(targets.loc[targets["drug_class"] != "TKI + chemotherapy"],
                                                        pools)),
         "randomised_text": Markdown(_randomised_text(hrs, by_outcome, targets, tox)),
+        "randomised_takeaway": Markdown(_randomised_takeaway(hrs, by_outcome, targets, tox)),
         "apatinib_text": Markdown(_apatinib_text(by_outcome)),
         "targets_met_any": bool(targets.loc[targets["drug_class"] != "TKI + chemotherapy", "met"].any()),
         "targets_text": Markdown("; ".join(_target_phrase(row) for row in targets.itertuples()) + "."),
@@ -929,11 +930,12 @@ SELECTIONS = {  # key -> label; 'mixed' is context and never decides robustness
     "mixed": "every TKI-containing arm, combinations included (context)",
 }
 SENSITIVITY_BENCHMARKS = ("LAGMAY2016_EFS4", "COG2021_EFS4")
-NOT_VARIED = ("patient population beyond the age split (SARC024 enrolled adults aged 18–76; the COG benchmarks are "
-              "children's-oncology-group trials), treatment era (1997–2007 and the late 2010s for the benchmarks, "
-              "2012–2024 for the TKI trials), entry rules (several TKI trials required recent progression, which "
-              "the benchmark trials did not all require), and the response and event definitions (event-free "
-              "survival in the benchmarks, progression-free survival in the trials)")
+NOT_VARIED = ("patient population beyond the age split (SARC024 enrolled adults aged 18–76; the benchmarks come from "
+              "Children's Oncology Group trials), treatment era (the Lagmay trials ran 1997–2007, the COG update "
+              "reports three later trials; the TKI trials were published 2012–2024), entry rules (most TKI trials "
+              "required progressive disease at entry, as their populations in the arm table say; the benchmarks "
+              "enrolled recurrent or refractory disease that was measurable) and endpoints (event-free survival in "
+              "the benchmarks, progression-free survival in the trials)")
 
 
 def regimen_pools(tables: dict[str, pd.DataFrame], options: dict[str, Any]) -> pd.DataFrame:
@@ -1015,8 +1017,13 @@ def robustness(sensitivity: pd.DataFrame, rule: str) -> dict[str, Any]:
     rows = sensitivity.loc[~sensitivity["context"]]
     failing = rows.loc[~rows[rule]]
     return {"robust": failing.empty, "rows": len(rows), "failing": len(failing),
-            "failing_labels": [f"{r.selection_label}, {'Kaplan–Meier' if r.prefer == 'kaplan-meier' else 'binomial'} "
-                               f"preferred, against {_bench_name(r.benchmark)}" for r in failing.itertuples()]}
+            "failing_labels": [f"{label} ({', '.join(_combination(r) for r in part.itertuples())})"
+                               for label, part in failing.groupby("selection_label", sort=False)]}
+
+
+def _combination(row) -> str:
+    """'KM vs Lagmay 2016': the estimator and benchmark of one arm-selection row."""
+    return f"{'KM' if row.prefer == 'kaplan-meier' else 'binomial'} vs {_bench_name(row.benchmark)}"
 
 
 def _bench_name(bench_id: str) -> str:
@@ -1032,7 +1039,7 @@ def _robustness_text(sensitivity: pd.DataFrame, multiplier: float) -> str:
     def verdict(result: dict[str, Any], name: str) -> str:
         if result["robust"]:
             return f"{name}: robust, all {result['rows']} rows clear it."
-        shown = "; ".join(result["failing_labels"][:6]) + ("; …" if result["failing"] > 6 else "")
+        shown = "; ".join(result["failing_labels"])
         return f"{name}: not robust, {result['failing']} of {result['rows']} rows fail ({shown})."
     bars = ", ".join(f"{_bench_name(b)} {100 * v:.0f}%" for b, v in
                      sensitivity.drop_duplicates("benchmark").set_index("benchmark")["activity_bar"].items())
@@ -1121,6 +1128,8 @@ def _toxicity_text(tox: pd.DataFrame) -> dict[str, str]:
                      "relapsed osteosarcoma is mostly lung metastases: in Grignani 2015 the one grade 3 pneumothorax "
                      "needed transthoracic drainage, and in OLIE it occurred only in the arm that added lenvatinib."),
         "tox_verdict": f"{verdict}; pneumothorax {ptx_text}.",
+        "tox_takeaway": (f"{big['arm_id'].nunique()} of the {heavy['arm_id'].nunique()} TKI-containing arms with a "
+                         f"curated value report {rule}; pneumothorax: {ptx_text} (toxicity table)."),
         "tox_evidence": f"{listed}; pneumothorax {ptx_text} (toxicity table)" if len(heavy) else "no curated values",
     }
 
@@ -1166,6 +1175,26 @@ def _randomised_text(hrs: pd.DataFrame, by_outcome: pd.DataFrame, targets: pd.Da
                  + (f"; against its own prespecified threshold, {_target_phrase(target.iloc[0])}" if len(target) else "")
                  + (f"; {harms}" if harms else "") + ".")
     return text
+
+
+def _randomised_takeaway(hrs: pd.DataFrame, by_outcome: pd.DataFrame, targets: pd.DataFrame,
+                         tox: pd.DataFrame) -> str:
+    """One sentence for the key takeaways: placebo-controlled trials, then the add-on trial against its own target."""
+    placebo = hrs.loc[(hrs["endpoint"] == "hr_pfs") & hrs["contrast"].str.contains("placebo") & hrs["has_ci"]]
+    shown = [f"{trial_name(r.trial_label)} HR {r.estimate:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f}; "
+             f"{'CI excludes 1' if r.significant else 'CI includes 1'})" for r in placebo.itertuples()]
+    text = ("Randomised evidence: against placebo, regorafenib " + "; ".join(shown)
+            + f"; REGOBONE {_count(by_outcome, 'RB_REG_PFS8W')} vs {_count(by_outcome, 'RB_PBO_PFS8W')} "
+              "progression-free at 8 weeks (no hazard ratio)")
+    for row in targets.loc[targets["target_kind"] == "one-sided p below"].itertuples():
+        serious = tox.loc[(tox["trial_id"] == row.trial_id) & (tox["category"] == "serious adverse events")]
+        harms = " vs ".join(f"{v:g}%" for v in serious.sort_values("drug_class")["percent"])
+        os_hr = hrs.loc[(hrs["trial_id"] == row.trial_id) & (hrs["endpoint"] == "hr_os")]
+        text += (f". {trial_name(row.trial_label)}, {_arm_short(row.arm_label)} against chemotherapy alone, "
+                 f"{row.verdict} its own primary threshold (one-sided p = {row.observed:g} vs {row.target:g})"
+                 + (f", with OS HR {os_hr['estimate'].iloc[0]:.2f}" if len(os_hr) else "")
+                 + (f" and treatment-related serious adverse events {harms}" if harms else ""))
+    return text + "."
 
 
 APATINIB_DEFINITIONS = {  # outcome -> (words its quote must contain, how the response was counted)
