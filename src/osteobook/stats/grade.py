@@ -123,7 +123,7 @@ def arm_concern(judgments: pd.Series, tool: str | None) -> dict[str, Any]:
     bad = int(((judgments == UNKNOWN) | (judgments == worst)).sum())
     overall = rob2_overall(judgments) if tool == "RoB 2" else "not defined (MINORS)"
     concern = bad >= len(judgments) / 2 or overall == ROB2_WORST
-    return {"tool": tool, "domains": int(len(judgments)), "unknown_or_worst": bad, "overall": overall,
+    return {"tool": tool, "domains": len(judgments), "unknown_or_worst": bad, "overall": overall,
             "concern": bool(concern)}
 
 
@@ -150,7 +150,7 @@ def risk_of_bias(arms: pd.DataFrame, rule: str = "weight-majority") -> Domain:
     foot = (f"{len(of_concern)} of {len(arms)} arms of concern ({listed}), carrying {share:.0%} of the weight"
             + ("; rated down one level." if down else "; not rated down."))
     return Domain("risk of bias", down, rule_text, {"share_of_concern": share, "rule": rule,
-                                                     "arms_of_concern": of_concern, "k": int(len(arms))}, foot)
+                                                     "arms_of_concern": of_concern, "k": len(arms)}, foot)
 
 
 # ---- inconsistency -----------------------------------------------------------------------------------
