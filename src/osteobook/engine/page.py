@@ -1,6 +1,7 @@
 """What a chapter notebook shows: glued values, glued figures and HTML tables (the only display code)."""
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from html import escape
@@ -38,6 +39,8 @@ def html_table(table: pd.DataFrame | Styler, sortable: bool = True) -> HTML:
     """
     if isinstance(table, Styler):
         frame = table.data
+        if re.fullmatch(f"[0-9a-f]{{{table.uuid_len}}}", table.uuid):  # pandas' random id -> one from the content
+            table.set_uuid("t" + hashlib.sha256(frame.to_csv().encode()).hexdigest()[:12])
         marks = [_value_column([_text(value) for value in column]) for _, column in frame.items()]
         classes = pd.DataFrame([["value" if mark else "" for mark in marks]] * len(frame), index=frame.index,
                                columns=frame.columns)
