@@ -259,7 +259,8 @@ def cluster_identities(cells: SingleCell, alpha: float) -> Identities:
         "id_icaf_msc": "; ".join(f"cluster {c}, {overlap(c, 'MSC')}" for c in icaf) or "none",
         "id_car_like": named([c for c in calls.index if "CAR stroma" in passing.get(c, set())]),
         "id_fibroblast_col": named(labels.index[labels == "Fibroblast"]),
-        "id_fibroblast_read": listing(sorted({reading[c] for c in labels.index[labels == "Fibroblast"]})),
+        "id_fibroblast_osteo": named([c for c in labels.index[labels == "Fibroblast"]
+                                      if "osteoblast" in passing.get(c, set())]),
     }
     results = {"reading": reading.to_dict(), "tumour_clusters": tumour,
                "enrichment": enriched.to_dict(orient="records"), "shown": shown}
@@ -577,8 +578,9 @@ def purity_and_verdicts(cells: SingleCell, ids: Identities, target: TargetOS, is
 
 def verdict_table(purity: Purity) -> pd.io.formats.style.Styler:
     """Every CAF association with its CI, the rule's verdict and the smallest effect the cohort detects."""
-    frame = purity.verdicts.drop(columns="key").rename(columns={"detectable": "detectable with 80% power"})
-    return (frame.style.hide(axis="index").format({"estimate": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}"})
+    frame = purity.verdicts.drop(columns="key").rename(columns={
+        "detectable": "detectable with 80% power", "ci_low": "95% CI from", "ci_high": "to"})
+    return (frame.style.hide(axis="index").format({"estimate": "{:.2f}", "95% CI from": "{:.2f}", "to": "{:.2f}"})
             .set_table_styles(TABLE_STYLE)
             .set_caption("CAF associations read against the clinically important effect (chapter parameters): "
                          "'inconclusive' when the CI includes both no effect and an important one"))
@@ -588,8 +590,11 @@ def exclusion_table(purity: Purity) -> pd.io.formats.style.Styler:
     """Immune-exclusion correlations before and after adjustment for the ESTIMATE score, with the verdict."""
     cols = ["feature", "immune score", "rho", "ci_low", "ci_high", "q", "rho_estimate", "estimate_low",
             "estimate_high", "rho_stromal", "in_tumour_clusters", "verdict"]
-    return (purity.exclusion[cols].style.hide(axis="index").set_table_styles(TABLE_STYLE)
-            .format({c: "{:.2f}" for c in cols[2:10]})
+    names = {"ci_low": "CI from", "ci_high": "to", "rho_estimate": "ρ given ESTIMATE", "estimate_low": "CI from ",
+             "estimate_high": "to ", "rho_stromal": "ρ given stromal part", "in_tumour_clusters": "marks tumour clusters"}
+    frame = purity.exclusion[cols].rename(columns=names)
+    return (frame.style.hide(axis="index").set_table_styles(TABLE_STYLE)
+            .format({names.get(c, c): "{:.2f}" for c in cols[2:10]})
             .set_caption("ISG/OS2: Spearman ρ unadjusted (bootstrap CI, BH q) and partial ρ given the ESTIMATE score "
                          "(stromal + immune genes on the panel, tested genes left out) or its stromal part"))
 
