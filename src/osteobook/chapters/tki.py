@@ -423,6 +423,9 @@ def analyse(*, endpoint: str, transform: str, tau2_method: str, hartung_knapp: b
         "apatinib_text": Markdown(_apatinib_text(by_outcome)),
         "targets_met_any": bool(targets.loc[targets["drug_class"] != "TKI + chemotherapy", "met"].any()),
         "targets_text": Markdown("; ".join(_target_phrase(row) for row in targets.itertuples()) + "."),
+        "targets_summary": Markdown(f"{int((~targets['met']).sum())} of the {len(targets)} trials with a curated "
+                                    "prespecified target missed it ("
+                                    + "; ".join(_target_phrase(row) for row in targets.itertuples()) + ")"),
         **{name: Markdown(text) for name, text in _toxicity_text(tox).items()},
     }
     hr_columns = ["arm_id", "endpoint", "contrast", "estimate", "ci_low", "ci_high", "p"]
@@ -1054,7 +1057,7 @@ def _stabilisation_text(chosen: pd.Series, act: dict[str, Any]) -> str:
     p, low, high = (float(chosen[key]) for key in ("proportion", "proportion_ci_low", "proportion_ci_high"))
     share = ("fewer than half of the patients" if high < 0.5 else "more than half of the patients" if low > 0.5
              else "about half of the patients (the 95% CI includes 50%)")
-    return (f"about {p:.0%} of patients on a single TKI are progression-free at about 4 months (95% CI "
+    return (f"About {p:.0%} of patients on a single TKI are progression-free at about 4 months (95% CI "
             f"{low:.0%} to {high:.0%}), so about {1 - p:.0%} have progressed by then: disease is controlled at "
             f"4 months in {share}. Against "
             f"COG's own activity bar the pooled rate is {'clear' if act['robust'] else 'borderline'} "
@@ -1172,7 +1175,8 @@ def _randomised_text(hrs: pd.DataFrame, by_outcome: pd.DataFrame, targets: pd.Da
                           f"({' vs '.join(_arm_short(a) for a in rows_.sort_values('drug_class')['arm_label'])})"
                           for event, rows_ in tox_rows.groupby("event", sort=False))
         text += (f" {name} asks a different question, {part['contrast'].iloc[0]}: {', '.join(rows)}"
-                 + (f"; against its own prespecified threshold, {_target_phrase(target.iloc[0])}" if len(target) else "")
+                 + (f"; primary endpoint: one-sided p = {target['observed'].iloc[0]:g} against its own prespecified "
+                    f"{target['target'].iloc[0]:g}, {target['verdict'].iloc[0]}" if len(target) else "")
                  + (f"; {harms}" if harms else "") + ".")
     return text
 
