@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -419,18 +420,20 @@ def sof_table(question: str, result: CertaintyAnalysis | None = None) -> pd.io.f
     recomputed with the default parameters when not given). Its footnotes are `sof_footnotes(question)`."""
     if question not in QUESTIONS:
         raise KeyError(f"unknown question {question!r}; questions: {list(QUESTIONS)}")
-    if result is None:
-        result = analyse(**load_chapter("certainty").defaults())
-    row, _ = sof_rows(question, result)
+    row, _ = sof_rows(question, result or default_analysis())
     return (row.style.set_uuid(f"sof_{question}").hide(axis="index").set_table_attributes('class="evidence-table"')
             .format(escape="html"))
 
 
 def sof_footnotes(question: str, result: CertaintyAnalysis | None = None) -> Markdown:
     """The footnotes of `sof_table(question)`, one list item each (shown under the table)."""
-    if result is None:
-        result = analyse(**load_chapter("certainty").defaults())
-    return Markdown("\n".join(f"- {note}" for note in sof_rows(question, result)[1]))
+    return Markdown("\n".join(f"- {note}" for note in sof_rows(question, result or default_analysis())[1]))
+
+
+@lru_cache(maxsize=1)
+def default_analysis() -> CertaintyAnalysis:
+    """This chapter's analysis with its default parameters (what other chapters' summary-of-findings tables show)."""
+    return analyse(**load_chapter("certainty").defaults())
 
 
 def grade_table(result: CertaintyAnalysis) -> pd.DataFrame:
