@@ -453,3 +453,28 @@ def test_each_combination_target_verdict_follows_its_numbers(results):
         assert target["met"] == met
     assert {t["target_id"]: t["met"] for t in results["targets"]} == {
         "G15_PFS6_GOAL": False, "APFAO_PFS6_GOAL": False, "OLIE_PFS_ALPHA": False}
+
+
+@pytest.mark.r
+def test_regimen_pools_match_metafor(results):
+    """Each regimen pool (TKI alone: the reporting box's headline; the combination classes apart) refitted by
+    metafor from the chapter's inputs, the arms chosen by their drug_class in trial_arms.csv; tolerance 5e-5."""
+    p = results["parameters"]
+    test = "knha" if p["hartung_knapp"] else "z"
+    drug_class = trials.load_arms().set_index("arm_id")["drug_class"]
+    classes = {"TKI": "TKI alone", "TKI + chemotherapy": "TKI + chemotherapy", "TKI + mTOR inhibitor":
+               "TKI + mTOR inhibitor or ICI", "TKI + ICI": "TKI + mTOR inhibitor or ICI",
+               "ICI + TKI": "TKI + mTOR inhibitor or ICI"}
+    lines, labels = [R_PI], []
+    for i, pool in enumerate(results["regimen_pools"]):
+        data = results["inputs"][pool["endpoint"]]
+        keep = [j for j, arm_id in enumerate(data["arm_id"]) if classes[drug_class[arm_id]] == pool["pool"]]
+        assert len(keep) == pool["arms"]
+        lines.append(r_inputs(f"pool{i}", data, keep))
+        lines.append(r_fit(f"pool{i}", f"pool{i}", p["transform"], p["tau2_method"], test if len(keep) >= 3 else "z",
+                           p["prediction_interval"]))
+        labels.append(f"pool{i}")
+    theirs = run_r_long("\n".join(lines))
+    for label, pool in zip(labels, results["regimen_pools"], strict=True):
+        for field in ("proportion", "proportion_ci_low", "proportion_ci_high"):
+            assert pool[field] == pytest.approx(theirs[f"{label}.{field}"], abs=TOL), f"{pool['pool']}: {field}"

@@ -887,7 +887,7 @@ def _claims(evidence: pd.DataFrame, orr: pd.DataFrame, fits: dict[str, dict[str,
                                      "placebo-controlled) and apatinib, which is itself a VEGFR2 TKI",
          "Verdict": "Supported"},
         {"Review statement": "some agents achieve transient disease stabilization or partial responses",
-         "Evidence in this chapter": f"pooled objective response {fits['orr']['proportion']:.0%}; "
+         "Evidence in this chapter": f"pooled objective response {glue['alone_orr_p']:.0%} on a TKI alone; "
                                      f"{chosen['proportion']:.0%} progression-free at about 4 months on a TKI alone "
                                      f"vs {bench['estimate']:.0%} benchmark; median PFS "
                                      f"{medians.min():.1f}–{medians.max():.1f} months; {hr_text}",
