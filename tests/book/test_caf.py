@@ -327,7 +327,7 @@ def test_verdicts_follow_the_rule_by_hand(results):
         assert row["key"] == expected, row
     fib = results["purity"]["verdicts"][0]
     assert fib["key"] == "inconclusive" and fib["detectable"].startswith(f"HR ≥ {np.exp(z / np.sqrt(27)):.2f}")
-    response = results["purity"]["verdicts"][3]
+    response = results["purity"]["verdicts"][4]
     against = response["ci_high"] < results["parameters"]["important_difference"] and response["ci_low"] <= 0
     assert (response["key"] == "against") == against
 
@@ -338,3 +338,28 @@ def test_icaf_score_make_up_by_hand(results, seurat):
     for row in results["purity"]["icaf_make_up"]:
         clusters = set(significant.loc[significant["gene"] == row["gene"], "cluster"])
         assert (row["expressed by"] in {"myeloid only", "both"}) == bool(clusters & myeloid), row
+
+
+@pytest.mark.r
+def test_isg_estimate_adjusted_cox_matches_r(results, isg, tmp_path):
+    expression, metadata = isg
+    lists = estimate_lists()
+    endpoint = results["isg"]["endpoint"]
+    drop = set(curated("danaher2017", "T cells")) | set(curated("danaher2017", "CD8 T cells")) | set(
+        results["isg"]["icaf_genes"])
+    data = metadata[[f"{endpoint}_months", f"STATUS_{endpoint}"]].set_axis(["time", "status"], axis=1)
+    data["icaf"] = mean_z(expression, results["isg"]["icaf_genes"])
+    data["est"] = sum(mean_z(expression, [g for g in lists[k] if g in expression.index and g not in drop])
+                      for k in ("EST_stromal", "EST_immune"))
+    path = tmp_path / "isg_est.csv"
+    data.to_csv(path, index=False)
+    r = run_r(f"""
+        library(survival)
+        d <- read.csv("{path}")
+        s <- summary(coxph(Surv(time, status) ~ scale(icaf) + scale(est), data = d))
+        emit("icaf", list(hr = s$conf.int[1, 1], low = s$conf.int[1, 3], high = s$conf.int[1, 4]))
+    """)
+    row = results["purity"]["isg_adjusted"][0]
+    assert row["term"] == "iCAF score"
+    assert (row["hr"], row["ci_low"], row["ci_high"]) == pytest.approx((r["icaf.hr"], r["icaf.low"], r["icaf.high"]),
+                                                                       rel=1e-5)

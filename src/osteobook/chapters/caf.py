@@ -251,12 +251,20 @@ def cluster_identities(cells: SingleCell, alpha: float) -> Identities:
     osteo_fibro = [c for c in shown if fibro[c] and "osteoblast" in passing.get(c, set())]
     icaf = [c for c in calls.index if "iCAF" in str(calls[c])]
     unresolved = [c for c in shown if reading[c].startswith("not established")]
+    called = [c for c in calls.index if "myCAF" in str(calls[c]) or "iCAF" in str(calls[c])]
+    osteo_called = [c for c in called if "osteoblast" in passing.get(c, set())]
+    subtype_verdict = (f"Not established: the called cluster(s) {named(osteo_called)} carry the osteoblast "
+                       "bone-matrix set, so osteoblastic tumour cells are not excluded" if osteo_called else
+                       "Not shown: no fibroblast-like cluster is called" if not called else
+                       f"Partly supported at cluster level: {named(called)} are called, none carries the osteoblast "
+                       "set")
     glue = {
         "id_osteo_caf": named(osteo_fibro), "id_tumour_clusters": named(tumour),
         "id_unresolved": named(unresolved),
         "id_unresolved_markers": "; ".join(f"{c}: {top.get(c, '')}" for c in unresolved),
         "id_icaf_car": "; ".join(f"cluster {c}, {overlap(c, 'CAR stroma')}" for c in icaf) or "none",
         "id_icaf_msc": "; ".join(f"cluster {c}, {overlap(c, 'MSC')}" for c in icaf) or "none",
+        "id_subtype_verdict": subtype_verdict,
         "id_car_like": named([c for c in calls.index if "CAR stroma" in passing.get(c, set())]),
         "id_fibroblast_col": named(labels.index[labels == "Fibroblast"]),
         "id_fibroblast_osteo": named([c for c in labels.index[labels == "Fibroblast"]
@@ -516,6 +524,11 @@ def purity_and_verdicts(cells: SingleCell, ids: Identities, target: TargetOS, is
                                    per_sd=["Fibroblast", "tumour_fraction"])
     fib_adj = target_adjusted.iloc[0]
     make_up = _icaf_make_up(cells, isg.results["icaf_genes"])
+    endpoint = isg.results["endpoint"]
+    icaf_purity, _ = _estimate_scores(expression, estimate, immune_genes | set(feature_genes["iCAF score"]), bulk_score)
+    isg_adjusted = survival.cox(isg.data.assign(ESTIMATE=icaf_purity.reindex(isg.data.index)), f"{endpoint}_months",
+                                f"STATUS_{endpoint}", ["iCAF score", "ESTIMATE"], per_sd=["iCAF score", "ESTIMATE"])
+    icaf_adj = isg_adjusted.iloc[0]
 
     fib, icaf = target.fibroblast, isg.cox.set_index("term").loc["iCAF score"]
     r = isg.results
@@ -530,6 +543,9 @@ def purity_and_verdicts(cells: SingleCell, ids: Identities, target: TargetOS, is
         (f"ISG/OS2 iCAF score, {ENDPOINT_LABELS[r['endpoint']]} (HR per SD)", icaf["hr"], icaf["ci_low"],
          icaf["ci_high"], decision.association(icaf["ci_low"], icaf["ci_high"], important_hr, 1, "ratio"),
          f"HR ≥ {decision.detectable_hr(int(icaf['events'])):.2f} per SD ({int(icaf['events'])} events)"),
+        ("ISG/OS2 iCAF score adjusted for the ESTIMATE score", icaf_adj["hr"], icaf_adj["ci_low"],
+         icaf_adj["ci_high"], decision.association(icaf_adj["ci_low"], icaf_adj["ci_high"], important_hr, 1, "ratio"),
+         f"HR ≥ {decision.detectable_hr(int(icaf_adj['events'])):.2f} per SD"),
         ("ISG/OS2 iCAF score, poor minus good responders (score units ≈ SD)", r["icaf_response"]["difference"],
          r["icaf_response"]["ci_low"], r["icaf_response"]["ci_high"],
          decision.association(r["icaf_response"]["ci_low"], r["icaf_response"]["ci_high"], important_difference, 1,
@@ -554,8 +570,10 @@ def purity_and_verdicts(cells: SingleCell, ids: Identities, target: TargetOS, is
         "tumour_fraction_high": float(target_adjusted.iloc[1]["ci_high"]),
         "tumour_fraction_labels": listing(TUMOUR_LABELS),
         "icaf_verdict": verdicts.at[2, "verdict"], "icaf_detectable": verdicts.at[2, "detectable"],
-        "resp_verdict": verdicts.at[3, "verdict"], "abcb1_verdict": verdicts.at[4, "verdict"],
-        "abcb1_detectable": verdicts.at[4, "detectable"],
+        "icaf_est_hr": float(icaf_adj["hr"]), "icaf_est_low": float(icaf_adj["ci_low"]),
+        "icaf_est_high": float(icaf_adj["ci_high"]), "icaf_est_verdict": verdicts.at[3, "verdict"],
+        "resp_verdict": verdicts.at[4, "verdict"], "abcb1_verdict": verdicts.at[5, "verdict"],
+        "abcb1_detectable": verdicts.at[5, "detectable"],
         "pdgfrb_adj_rho": float(pdgfrb["rho_estimate"]), "pdgfrb_adj_low": float(pdgfrb["estimate_low"]),
         "pdgfrb_adj_high": float(pdgfrb["estimate_high"]), "pdgfrb_str_rho": float(pdgfrb["rho_stromal"]),
         "pdgfrb_str_low": float(pdgfrb["stromal_low"]), "pdgfrb_str_high": float(pdgfrb["stromal_high"]),
@@ -567,10 +585,11 @@ def purity_and_verdicts(cells: SingleCell, ids: Identities, target: TargetOS, is
         "icaf_n_genes": len(make_up), "icaf_n_myeloid": n_myeloid,
         "icaf_myeloid_genes": listing(make_up.loc[make_up["expressed by"].isin(["myeloid only", "both"]), "gene"]),
         "icaf_fibro_genes": listing(make_up.loc[make_up["expressed by"] == "fibroblast-like only", "gene"]),
-        "n_inconclusive": int((v["key"] == "inconclusive").sum()), "n_against": int((v["key"] == "against").sum()),
+        "n_verdicts": len(verdicts), "n_inconclusive": int((v["key"] == "inconclusive").sum()), "n_against": int((v["key"] == "against").sum()),
     }
     results = {"exclusion": exclusion.to_dict(orient="records"),
                "target_adjusted": target_adjusted.to_dict(orient="records"),
+               "isg_adjusted": isg_adjusted.to_dict(orient="records"),
                "icaf_make_up": make_up.to_dict(orient="records"), "verdicts": verdicts.to_dict(orient="records"),
                "important": {"hr": important_hr, "rho": important_rho, "difference": important_difference}}
     return Purity(exclusion, target_adjusted, make_up, verdicts, glue, results)
