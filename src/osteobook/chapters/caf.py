@@ -236,14 +236,13 @@ def cluster_identities(cells: SingleCell, alpha: float) -> Identities:
         row = cell.loc[(cluster, name)]
         return f"{row['k']}/{row['K']}" + (f": {row['genes']}" if row["k"] else "") + (" (q < α)" if row["passes"] else "")
 
-    top = _top_markers(cells.seurat)
+    top = _top_markers(cells.seurat, 4)
     table = pd.DataFrame({
         "cluster": shown, "authors' label": [labels[c] for c in shown],
-        "CAF call (this chapter)": [calls[c] for c in shown], "top markers": [top.get(c, "") for c in shown],
-        "authors' markers for their label": [overlap(c, labels[c]) for c in shown],
+        "CAF call (this chapter)": [calls[c] for c in shown], "reading (rule)": [reading[c] for c in shown],
         "osteoblast set": [overlap(c, "osteoblast") for c in shown],
-        "CAR stroma set": [overlap(c, "CAR stroma") for c in shown],
-        "reading (rule)": [reading[c] for c in shown]})
+        "authors' markers for their label": [overlap(c, labels[c]) for c in shown],
+        "CAR stroma set": [overlap(c, "CAR stroma") for c in shown], "top markers": [top.get(c, "") for c in shown]})
 
     def named(clusters) -> str:
         return listing([f"{c} ({labels[c]})" for c in clusters])
