@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from osteobook.chapters import ici
+from osteobook.chapters import certainty, ici
 from osteobook.datasets import ici_tables
 from osteobook.engine.params import load_chapter
 from osteobook.errors import ParameterError
@@ -28,7 +28,7 @@ def result() -> ici.Ici:
 
 
 def test_every_glue_name_in_the_notebook_is_provided(result):
-    check_glue_contract(NOTEBOOK, result.glue)
+    check_glue_contract(NOTEBOOK, {**result.glue, **certainty.sof_glue("ici")})
 
 
 def test_results_hold_no_parameters(result):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from osteobook.chapters import mtor
+from osteobook.chapters import certainty, mtor
 from osteobook.datasets import gse21257, mtor_tables
 from osteobook.engine.params import load_chapter
 from osteobook.errors import ParameterError
@@ -29,7 +29,7 @@ def joined():
 
 
 def test_every_glue_name_in_the_notebook_is_provided(result):
-    check_glue_contract(NOTEBOOK, result.glue)
+    check_glue_contract(NOTEBOOK, {**result.glue, **certainty.sof_glue("mtor")})
 
 
 def test_numbers_are_plain(result):

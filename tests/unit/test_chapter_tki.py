@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from osteobook.chapters import tki
+from osteobook.chapters import certainty, tki
 from osteobook.engine.params import load_chapter
 from osteobook.errors import ParameterError
 from osteobook.paths import NOTEBOOKS
@@ -32,7 +32,7 @@ def result() -> tki.TkiAnalysis:
 
 
 def test_every_glue_name_in_the_notebook_is_provided(result):
-    check_glue_contract(NOTEBOOK, result.glue)
+    check_glue_contract(NOTEBOOK, {**result.glue, **certainty.sof_glue("tki")})
 
 
 def test_results_hold_no_parameters(result):

@@ -430,6 +430,16 @@ def sof_footnotes(question: str, result: CertaintyAnalysis | None = None) -> Mar
     return Markdown("\n".join(f"- {note}" for note in sof_rows(question, result or default_analysis())[1]))
 
 
+def questions_of(chapter: str) -> list[str]:
+    """The questions whose answers come from `chapter` (in the order of `QUESTIONS`)."""
+    return [question for question in QUESTIONS if CHAPTER_OF[question] == chapter]
+
+
+def sof_glue(chapter: str) -> dict[str, Markdown]:
+    """The footnotes of `chapter`'s summary-of-findings tables, as glue values `sof_footnotes_<question>`."""
+    return {f"sof_footnotes_{question}": sof_footnotes(question) for question in questions_of(chapter)}
+
+
 @lru_cache(maxsize=1)
 def default_analysis() -> CertaintyAnalysis:
     """This chapter's analysis with its default parameters (what other chapters' summary-of-findings tables show)."""
