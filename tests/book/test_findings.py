@@ -16,6 +16,7 @@ TESTS = {"p", "p_value", "p_mannwhitney", "p_welch", "fisher_p", "alone_p_value"
          "p_matched", "p_uniform", "p_between", "p_combo_higher"}
 ADJUSTED = {"q", "q_value", "p_holm"}
 CHECKS = {"ph_p", "ph_global_p", "q_p"}
+SMART_QUOTES = str.maketrans("‘’“”", "''\"\"")  # Sphinx typesets straight quotes
 
 
 def scan(node, path=(), alpha=0.05):
@@ -56,7 +57,8 @@ def test_reported_findings_are_glued_on_the_page_and_set_asides_printed(name):
     raw = (html_dir("default") / "notebooks" / f"{name}.html").read_text()
 
     def text(markup: str) -> str:
-        return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", markup)))
+        plain = html_lib.unescape(re.sub(r"<[^>]+>", " ", markup)).translate(SMART_QUOTES)
+        return re.sub(r"\s+", " ", plain)
     page = text(raw)
     body = text(re.sub(r'<div class="[^"]*findings-box.*?</table>', "", raw, count=1, flags=re.DOTALL))
     for finding in results["findings"]:
