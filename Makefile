@@ -52,3 +52,16 @@ pdf: book
 .PHONY: launch
 launch: book
 	$(BIN)/python scripts/launch_notebooks.py
+
+# Open the chapters in JupyterLab as students do: their launch twins (this build's numbers and figures in the
+# text, boxes rendered by jupyterlab-myst), written to _build/launch/ from the built book.
+.PHONY: lab
+lab: book
+	$(BIN)/python scripts/launch_notebooks.py
+	$(BIN)/jupyter lab _build/launch
+
+# Every launch twin runs top to bottom in a new venv with only the README's install (the lock's wheels from
+# _build/wheelhouse, fetched once; then offline): minutes, so apart from `make test`; .ci/run calls both.
+.PHONY: test-launch
+test-launch: book
+	OSTEOBOOK_LAUNCH_VENV=1 $(BIN)/python -m pytest -q -p no:randomly tests/book/test_launch.py -k clean_venv
