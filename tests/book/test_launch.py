@@ -119,6 +119,17 @@ def test_the_download_button_serves_the_twin(name, variant):
         assert "solution-start" not in download.read_text()
 
 
+@pytest.mark.book
+@pytest.mark.parametrize("name", chapter_names())
+def test_executed_notebooks_are_not_paired_with_a_source(name):
+    """papermill's output keeps the chapter's jupytext header unless the engine drops it (engine.execute): opened
+    in JupyterLab with jupytext, it would look for (and write) a `.md` next to it."""
+    executed = variant_dir("executed", "default") / f"{name}.ipynb"
+    if not executed.exists():
+        pytest.fail(f"{executed} is missing: build the book first")
+    assert "jupytext" not in json.loads(executed.read_text())["metadata"]
+
+
 def workflow_launch_job() -> dict:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     return workflow["jobs"]["launch-branch"]
