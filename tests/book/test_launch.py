@@ -175,6 +175,23 @@ def test_binder_and_colab_buttons_open_files_on_the_published_launch_branch(tmp_
             assert needed in tree
 
 
+def test_binder_postbuild_keeps_the_published_twins(tmp_path):
+    """Binder runs postBuild on the launch branch: it must not overwrite a twin with a notebook made from the
+    MyST source (placeholders again), but still make one where no twin exists."""
+    script = (ROOT / "postBuild").read_text()
+    loop = script[script.index("for source in"):script.index("done") + len("done")]
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copyfile(ROOT / "notebooks" / "evidence.md", notebooks / "evidence.md")
+    shutil.copyfile(ROOT / "notebooks" / "evidence.md", notebooks / "other.md")
+    (notebooks / "evidence.ipynb").write_text("the twin")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["bash", "-euo", "pipefail", "-c", loop], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    assert (notebooks / "evidence.ipynb").read_text() == "the twin"
+    assert "cells" in json.loads((notebooks / "other.ipynb").read_text())
+
+
 @pytest.mark.book
 def test_publish_tree_copies_every_twin_and_only_twins(tmp_path):
     copied = launch.publish_tree(html_dir("default"), tmp_path)
