@@ -2,7 +2,8 @@
 
 - Each chapter page's download (`_sources/notebooks/<chapter>.ipynb`) is the chapter's launch twin
   (`osteobook.engine.launch.twin`): numbers in the text instead of `{glue}` placeholders, a setup cell, no
-  jupytext pairing; the same twins are written to `<html>/launch/<chapter>.ipynb`.
+  jupytext pairing, instructor notes only in the instructor build; the same twins are written to
+  `<html>/launch/<chapter>.ipynb`.
 - The Binder and Colab buttons point at the launch branch (`launch_buttons: branch:` in `_config.yml`), to which
   the Pages workflow publishes `<html>/launch/*.ipynb` as `notebooks/*.ipynb` on top of the built commit
   (`scripts/launch_notebooks.py --publish`); sphinx-book-theme itself knows only `repository: branch:`.
@@ -43,14 +44,15 @@ def write_twins(app, exception) -> None:
         return
 
     commit = launch.build_commit(Path(app.srcdir))
+    instructor = getattr(app.config, "audience", "reader") == "instructor"  # book/_ext/audience.py
     for docname in sorted(app.env.found_docs):
         source = Path(app.env.doc2path(docname))
         if source.suffix != ".ipynb":
             continue
         outdir = Path(app.outdir)
         download = outdir / "_sources" / f"{docname}.ipynb"
-        launch.write_twin(source, download, commit)
-        launch.write_twin(source, outdir / launch.SITE_FOLDER / source.name, commit)
+        launch.write_twin(source, download, commit, instructor)
+        launch.write_twin(source, outdir / launch.SITE_FOLDER / source.name, commit, instructor)
     LOGGER.info("launch twins written for the notebook pages")
 
 

@@ -117,6 +117,27 @@ def test_the_download_button_serves_the_twin(name, variant):
     assert_is_a_twin(html_dir(variant) / launch.SITE_FOLDER / f"{name}.ipynb")
     if variant == "student":
         assert "solution-start" not in download.read_text()
+    assert "instructor-notes" not in download.read_text(), "instructor notes are for the instructor build only"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("name", chapter_names())
+def test_the_instructor_download_keeps_the_instructor_notes(name):
+    path, _ = chapter_page("instructor", name)
+    assert "instructor-notes" in (path.parent.parent / "_sources" / "notebooks" / f"{name}.ipynb").read_text()
+
+
+def test_twins_leave_instructor_notes_out_unless_asked():
+    executed = variant_dir("executed", "default") / "evidence.ipynb"
+    if not executed.exists():
+        pytest.fail(f"{executed} is missing: build the book first")
+
+    def text(notebook):
+        return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    student, instructor = text(launch.twin(executed, "HEAD")), text(launch.twin(executed, "HEAD", instructor=True))
+    assert "instructor-notes" not in student and "Common mistakes" not in student
+    assert "instructor-notes" in instructor and "Common mistakes" in instructor
+    assert student.count(":::") % 2 == 0 and "## What's next" in student  # the text after the notes is kept
 
 
 @pytest.mark.book

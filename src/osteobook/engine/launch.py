@@ -10,6 +10,7 @@ A twin is the executed chapter with
   `{term}`, `{footcite}`, `{numref}`, `{doc}` and `{ref}` roles by plain text, so the text reads right without a MyST renderer
   (jupyterlab-myst renders the boxes);
 - no jupytext pairing (JupyterLab would look for the `.md` source) and no papermill bookkeeping;
+- instructor notes (`:class: instructor-notes`) only in the instructor build's twins, as on its pages;
 - code the book hides (`remove-cell`, `remove-input`, `hide-input`) collapsed in JupyterLab
   (`jupyter.source_hidden`), one click away, and the build's injected-parameters cell left out.
 Re-running a twin recomputes its outputs; the numbers and figures in the text stay those of the build.
@@ -60,6 +61,8 @@ NUMREF = re.compile(r"\{numref\}`[^`]+`")
 ROLE = re.compile(r"\{(?:doc|ref|eq|download)\}`([^`<]*?)\s*(?:<([^>]+)>)?`")  # cross-references: their text
 BIBLIOGRAPHY = re.compile(r"^(`{3,}|:{3,})\{footbibliography\}[^\n]*\n\1[ \t]*\n?", re.MULTILINE)
 HIDDEN_SOURCE = {"remove-cell", "remove-input", "hide-input", "hide-cell"}  # the book's tags that hide code
+NOTES = re.compile(r"^(:{3,}|`{3,})\{admonition\}[^\n]*\n:class:[^\n]*\binstructor-notes\b[^\n]*\n.*?^\1[ \t]*\n?",
+                   re.MULTILINE | re.DOTALL)  # book/_ext/audience.py shows these to instructors only
 PLACEHOLDERS = ("{glue", "{term}", "{footcite", "{numref}", "{doc}", "{ref}", "{footbibliography}")
 
 
@@ -120,8 +123,8 @@ def with_values(cell, values: dict[str, dict]) -> None:
     cell.source = source
 
 
-def twin(executed: Path, commit: str):
-    """The launch twin of an executed chapter notebook (an `nbformat` notebook)."""
+def twin(executed: Path, commit: str, instructor: bool = False):
+    """The launch twin of an executed chapter notebook (an `nbformat` notebook); instructor notes only if asked."""
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
@@ -138,6 +141,8 @@ def twin(executed: Path, commit: str):
                                                                    if "remove-cell" in tags else {})}
         if cell.cell_type == "markdown":
             with_values(cell, values)
+            if not instructor:
+                cell.source = NOTES.sub("", cell.source)
         cells.append(cell)
     notebook.cells = cells
     for key in ("jupytext", "papermill"):
@@ -145,11 +150,11 @@ def twin(executed: Path, commit: str):
     return notebook
 
 
-def write_twin(executed: Path, target: Path, commit: str) -> bool:
+def write_twin(executed: Path, target: Path, commit: str, instructor: bool = False) -> bool:
     """Write the twin of `executed` to `target` unless it is already there; True if written."""
     import nbformat
 
-    text = nbformat.writes(twin(executed, commit))
+    text = nbformat.writes(twin(executed, commit, instructor))
     if target.exists() and target.read_text() == text:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
