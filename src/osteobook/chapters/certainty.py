@@ -470,8 +470,7 @@ def rob_table(result: CertaintyAnalysis, tool: str) -> pd.io.formats.style.Style
         "Domain": rows["domain"].str.replace("MINORS ", "", regex=False),
         "Judgment": rows["judgment"].map(lambda j: ROB_DISPLAY.get(j, j)),
         "Reason": rows["reason"],
-        "Source and quote": [source_cell(r) if r["quote"] else "no sentence found: judged unknown"
-                             for _, r in rows.iterrows()],
+        "Source and quote": [source_cell(r) for _, r in rows.iterrows()],  # for "unknown": the text that was read
     })
     return linked_table(table, ["Source and quote"], sortable=True).set_uuid(f"rob_{tool.replace(' ', '')}")
 
