@@ -67,7 +67,9 @@ def test_ici_alone_posterior_by_hand(result):
 
 def test_newcombe_interval_by_hand():
     """Newcombe's hybrid score interval from two Wilson intervals (Newcombe 1998, method 10)."""
-    def wilson(x, n, z=stats.norm.ppf(0.975)):
+    z = stats.norm.ppf(0.975)
+
+    def wilson(x, n):
         p = x / n
         centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z / (1 + z * z / n) * math.sqrt(
             p * (1 - p) / n + z * z / (4 * n * n))

@@ -122,8 +122,8 @@ def overclaims(sentence: str) -> list[str]:
 
 @pytest.mark.parametrize("sentence, flagged", [
     ("Two randomised trials confirm a PFS benefit (OLIE HR 0.54, 95% CI 0.27–1.08).", True),
-    ("OLIE, lenvatinib + IE vs IE, HR 0.54 (95% CI 0.27 to 1.08; p = 0.081): not significant at the two-sided "
-     "5% level.", False),
+    (("OLIE, lenvatinib + IE vs IE, HR 0.54 (95% CI 0.27 to 1.08; p = 0.081): not significant at the two-sided "
+     "5% level."), False),
     ("SARC024 shows longer PFS at the 5% level (HR 0.42, 95% CI 0.21 to 0.85).", False),
     ("Osteosarcoma lines are no more sensitive than other lines (smallest Holm-adjusted p = 0.17).", True),
     ("Osteosarcoma lines are not significantly more sensitive (Holm-adjusted p ≥ 0.05; smallest 0.17).", False),
@@ -134,8 +134,8 @@ def overclaims(sentence: str) -> list[str]:
     ("The drug improves response (p = 0.002).", False),
     ("It did not differ with metastasis at diagnosis (odds ratio 0.99 per SD, 95% CI 0.60–1.63).", True),
     ("Fisher p = 0.052, no difference below α = 0.05.", False),
-    ("In the screen, lines are no more sensitive to VEGFR-targeting TKIs than other lines (smallest Holm-adjusted "
-     "p = 0.17).", True),
+    (("In the screen, lines are no more sensitive to VEGFR-targeting TKIs than other lines (smallest Holm-adjusted "
+     "p = 0.17)."), True),
 ])
 def test_the_rule_on_examples(sentence, flagged):
     assert bool(overclaims(sentence)) == flagged
@@ -210,7 +210,7 @@ def paste(text: str, values: dict[str, tuple[str, str]]) -> str:
     def value(match: re.Match) -> str:
         role, body = match.group(1), match.group(2)
         key, _, spec = body.partition(":")
-        kind, raw = values.get(key, ("plain", f"⟨{key}⟩"))
+        _kind, raw = values.get(key, ("plain", f"⟨{key}⟩"))
         if role == "text" and spec:
             try:
                 return format(float(raw), spec)

@@ -606,13 +606,18 @@ def verdict_table(purity: Purity) -> pd.io.formats.style.Styler:
 
 def exclusion_table(purity: Purity) -> pd.io.formats.style.Styler:
     """Immune-exclusion correlations before and after adjustment for the ESTIMATE score, with the verdict."""
-    cols = ["feature", "immune score", "rho", "ci_low", "ci_high", "q", "rho_estimate", "estimate_low",
-            "estimate_high", "rho_stromal", "in_tumour_clusters", "verdict"]
-    names = {"ci_low": "CI from", "ci_high": "to", "rho_estimate": "ρ given ESTIMATE", "estimate_low": "CI from ",
-             "estimate_high": "to ", "rho_stromal": "ρ given stromal part", "in_tumour_clusters": "marks tumour clusters"}
-    frame = purity.exclusion[cols].rename(columns=names)
+    x = purity.exclusion
+
+    def rho(value: str, low: str, high: str) -> pd.Series:
+        return x.apply(lambda r: f"{r[value]:.2f} ({r[low]:.2f} to {r[high]:.2f})", axis=1)
+    frame = pd.DataFrame({
+        "feature": x["feature"], "immune score": x["immune score"],
+        "ρ (95% CI)": rho("rho", "ci_low", "ci_high"), "BH q": x["q"].map(lambda q: f"{q:.2g}"),
+        "ρ given ESTIMATE": rho("rho_estimate", "estimate_low", "estimate_high"),
+        "ρ given stromal part": x["rho_stromal"].map(lambda r: f"{r:.2f}"),
+        "marks tumour clusters": x["in_tumour_clusters"].map({True: "yes", False: "no"}),
+        "verdict": x["verdict"]})
     return (frame.style.hide(axis="index").set_table_styles(TABLE_STYLE)
-            .format({names.get(c, c): "{:.2f}" for c in cols[2:10]})
             .set_caption("ISG/OS2: Spearman ρ unadjusted (bootstrap CI, BH q) and partial ρ given the ESTIMATE score "
                          "(stromal + immune genes on the panel, tested genes left out) or its stromal part"))
 

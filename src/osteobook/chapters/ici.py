@@ -876,37 +876,37 @@ def claims_table(trial: TrialResponses, isg: IsgTumours, cib: CibersortFractions
         vs_tki_verdict = verdict_from_test(lowest["difference"], 1, lowest["fisher_p"], alpha)
     evidence_verdict = [
         ("single",
-         f"ICI alone: {g['alone_events']}/{g['alone_n']} responders in {g['alone_k']} arms; posterior P(rate > 10%) = "
-         f"{g['alone_p10']:.3f} ({PRIOR_LABELS[prior]})",
+         (f"ICI alone: {g['alone_events']}/{g['alone_n']} responders in {g['alone_k']} arms; posterior P(rate > 10%) = "
+         f"{g['alone_p10']:.3f} ({PRIOR_LABELS[prior]})"),
          "Partial responses occur but are rare" if g["alone_p10"] < alpha
          else "Inconclusive: a response rate above 10% is not excluded"),
         ("combination",
-         f"ICI + TKI {g['combo_events']}/{g['combo_n']} vs ICI alone {g['alone_events']}/{g['alone_n']}: GLMM odds "
-         f"ratio {g['sub_or']:.1f}, p = {format_p(g['sub_p'])}; {vs_tki}",
-         f"vs ICI alone: {verdict_from_test(g['sub_or'] - 1, 1, g['sub_p'], alpha)}; vs the TKI alone: "
-         f"{vs_tki_verdict}"),
+         (f"ICI + TKI {g['combo_events']}/{g['combo_n']} vs ICI alone {g['alone_events']}/{g['alone_n']}: GLMM odds "
+         f"ratio {g['sub_or']:.1f}, p = {format_p(g['sub_p'])}; {vs_tki}"),
+         (f"vs ICI alone: {verdict_from_test(g['sub_or'] - 1, 1, g['sub_p'], alpha)}; vs the TKI alone: "
+         f"{vs_tki_verdict}")),
         ("cold",
-         f"ICI alone: {g['alone_events']}/{g['alone_n']} responders, exact 95% upper bound {g['alone_exact_hi']:.1%}; "
-         "no reference cohort of other cancers to call the tumours 'cold'",
+         (f"ICI alone: {g['alone_events']}/{g['alone_n']} responders, exact 95% upper bound {g['alone_exact_hi']:.1%}; "
+         "no reference cohort of other cancers to call the tumours 'cold'"),
          f"{'Consistent' if g['alone_exact_hi'] < THRESHOLDS[-1] else 'Inconclusive'} (trials); not tested (tumours)"),
         ("cxcl12",
-         f"CXCL12 vs T-cell scores: strongest pair {cx['cohort']} {cx['immune score']} ρ = {cx['rho']:.2f}, "
+         (f"CXCL12 vs T-cell scores: strongest pair {cx['cohort']} {cx['immune score']} ρ = {cx['rho']:.2f}, "
          f"q = {format_p(cx['q'])}; given the ESTIMATE score ρ = {cx['rho_purity']:.2f} ({cx['purity_low']:.2f} to "
-         f"{cx['purity_high']:.2f})",
-         f"{_purity_checked(verdict_from_test(cx['rho'], -1, cx['q'], alpha), cx)} (bulk mRNA; spatial exclusion is "
-         "not testable here)"),
+         f"{cx['purity_high']:.2f})"),
+         (f"{_purity_checked(verdict_from_test(cx['rho'], -1, cx['q'], alpha), cx)} (bulk mRNA; spatial exclusion is "
+         "not testable here)")),
         ("excluded",
-         f"{g['caf_n_pairs']} CAF-feature × T-cell-score pairs: {g['caf_n_negative']} negative, "
-         f"{g['caf_n_positive']} positive at FDR {alpha:g}",
+         (f"{g['caf_n_pairs']} CAF-feature × T-cell-score pairs: {g['caf_n_negative']} negative, "
+         f"{g['caf_n_positive']} positive at FDR {alpha:g}"),
          f"{str(link.glue['caf_verdict']).split(':')[0]} (bulk mRNA)"),
         ("treg",
-         f"ISG/OS2 TGFB1 vs FOXP3 ρ = {g['treg_rho']:.2f} (p = {format_p(g['treg_p'])}); CIBERSORT Tregs HR "
-         f"{treg['hr']:.2f} per SD (q = {format_p(treg['q'])})",
-         f"correlation: {verdict_from_test(g['treg_rho'], 1, g['treg_p'], alpha)}; outcome: "
-         f"{verdict_from_test(np.log(treg['hr']), 1, treg['q'], alpha)}"),
+         (f"ISG/OS2 TGFB1 vs FOXP3 ρ = {g['treg_rho']:.2f} (p = {format_p(g['treg_p'])}); CIBERSORT Tregs HR "
+         f"{treg['hr']:.2f} per SD (q = {format_p(treg['q'])})"),
+         (f"correlation: {verdict_from_test(g['treg_rho'], 1, g['treg_p'], alpha)}; outcome: "
+         f"{verdict_from_test(np.log(treg['hr']), 1, treg['q'], alpha)}")),
         ("m2",
-         f"CIBERSORT M2 macrophages HR {m2['hr']:.2f} per SD (95% CI {m2['ci_low']:.2f}–{m2['ci_high']:.2f}, "
-         f"q = {format_p(m2['q'])}), cohort-adjusted",
+         (f"CIBERSORT M2 macrophages HR {m2['hr']:.2f} per SD (95% CI {m2['ci_low']:.2f}–{m2['ci_high']:.2f}, "
+         f"q = {format_p(m2['q'])}), cohort-adjusted"),
          f"worse outcome predicted: {verdict_from_test(np.log(m2['hr']), 1, m2['q'], alpha)}"),
     ]
     return pd.DataFrame([{"Review statement": CLAIMS[key], "Evidence in this chapter": evidence, "Verdict": verdict}

@@ -403,7 +403,7 @@ def analyse(*, endpoint: str, transform: str, tau2_method: str, hartung_knapp: b
         "hk_text": Markdown(_hartung_knapp_text(methods)),
         "ft_text": Markdown(_freeman_tukey_text(methods, tables)),
         "os_summary": Markdown(_overall_survival_summary(hrs)),
-        # referee points 3-6, 8, 11: what the pools mean
+        # what the pools mean: arm selection, randomised evidence, own targets, toxicity
         **{f"alone_orr_{short}": float(headline["orr"][key]) for key, short in BACK_TRANSFORMED.items()},
         "alone_orr_k": int(headline["orr"]["arms"]), "alone_orr_patients": int(headline["orr"]["patients"]),
         "alone_orr_one_in": round(1 / headline["orr"]["proportion"]),
@@ -915,7 +915,7 @@ def _claims(evidence: pd.DataFrame, orr: pd.DataFrame, fits: dict[str, dict[str,
     ]).set_index("Review statement")
 
 
-# ---- what the headline pools mean: arm selection × benchmark × rule (referee points 3 and 8) -----------
+# ---- what the headline pools mean: arm selection × benchmark × rule ------------------------------------------
 
 REGIMEN_CLASSES = {  # drug_class -> the pool it belongs to; TKI alone is the headline, the others are context
     "TKI": "TKI alone", "TKI + chemotherapy": "TKI + chemotherapy",

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..datasets import registry
 from ..errors import ChapterFailed, ParameterError
-from . import findings
 from ..paths import DATA, ROOT, results_path, variant_dir
+from . import findings
 from .params import Chapter, resolve
 from .results import load_results, save_results
 
@@ -261,10 +261,10 @@ def parameters_box(chapter: Chapter, parameters: dict[str, Any]) -> str:
         "|---|---|---|",
         *rows,
         "",
-        f"To change one, re-run the chapter: `osteobook run {chapter.name} -p {name} {value}` (add `-p` once per "
+        (f"To change one, re-run the chapter: `osteobook run {chapter.name} -p {name} {value}` (add `-p` once per "
         f"value), or build a whole variant book in which every chapter that declares the parameter uses it: "
         f"`osteobook build -p {name} {value}`. In Jupyter, edit the first code cell (tagged `parameters`). "
-        f"Allowed values are listed in `notebooks/{chapter.name}.params.yaml`.",
+        f"Allowed values are listed in `notebooks/{chapter.name}.params.yaml`."),
         ":::",
     ])
 

@@ -117,9 +117,9 @@ def findings_box(accounted: list[dict[str, Any]] | None, alpha: float) -> str:
         ":::{admonition} Significant results on this page",
         ":class: dropdown findings-box",
         "",
-        f"Every test result of this chapter below α = {alpha:g} (after the multiple-testing adjustment where "
+        (f"Every test result of this chapter below α = {alpha:g} (after the multiple-testing adjustment where "
         "one applies, and model checks included) is reported on the page or set aside here, with the reason. "
-        "The build fails if a new one appears unaccounted for.",
+        "The build fails if a new one appears unaccounted for."),
         "",
         "| results | significant | where |",
         "|---|---:|---|",

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from ..errors import ParameterError
-from .findings import check_declarations
 from ..paths import NOTEBOOKS, PROFILES
+from .findings import check_declarations
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list}
 BOOK_KEY = "book"  # reserved in profiles (Jupyter Book configuration), so no chapter may take this name
