@@ -15,7 +15,7 @@ book: $(VENV)/.installed
 test: book
 	ls profiles/*.yaml | xargs -P 2 -I{} sh -c 'name=$$(basename {} .yaml); \
 	  $(BIN)/osteobook build --profile $$name > _build/profile-$$name.log 2>&1 || { cat _build/profile-$$name.log; exit 1; }'
-	$(BIN)/python -m pytest -n 2 --dist worksteal tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not clean_venv" tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly _build/executed/default
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -32,7 +32,7 @@ lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet -r requirements.in
 	{ echo "# Full pinned environment (pip freeze of a venv built from requirements.in). Regenerate: make lock"; \
-	  .venv-lock/bin/pip freeze --exclude-editable; } > requirements.lock
+	  .venv-lock/bin/pip freeze --all --exclude pip --exclude-editable; } > requirements.lock
 	rm -rf .venv-lock
 	$(BIN)/python scripts/write_environment_yml.py
 
@@ -64,4 +64,4 @@ lab: book
 # _build/wheelhouse, fetched once; then offline): minutes, so apart from `make test`; .ci/run calls both.
 .PHONY: test-launch
 test-launch: book
-	OSTEOBOOK_LAUNCH_VENV=1 $(BIN)/python -m pytest -q -p no:randomly tests/book/test_launch.py -k clean_venv
+	$(BIN)/python -m pytest -q -p no:randomly -m clean_venv tests/book/test_launch.py

@@ -188,16 +188,17 @@ def test_default_verdicts(result):
     assert "Not supported" not in PAGE
 
 
-def test_alt_texts_agree_with_the_numbers(result):
-    """The TARGET figure's alt text says which cell-type intervals exclude one; the ISG one that the three Cox
-    intervals span one and only PDGFRB vs the T-cell score lies below zero."""
-    explore = result.target.explore
-    excluding = set(explore.loc[(explore["ci_low"] > 1) | (explore["ci_high"] < 1), "term"])
-    alt = re.search(r":alt: (.*)\n:name: fig-caf-target", PAGE).group(1)
-    assert excluding == {"Osteoblasts"} and "except the osteoblast fraction" in alt
-    cox = result.isg.cox
-    assert ((cox["ci_low"] < 1) & (cox["ci_high"] > 1)).all()
-    corr = result.isg.correlations
-    below = corr.loc[corr["ci_high"] < 0, ["feature", "immune score"]].apply(tuple, axis=1).tolist()
-    assert below == [("PDGFRB", "T cells")]
-    assert "only PDGFRB against the T-cell score lies clearly below zero" in PAGE
+def test_alt_texts_are_generated_from_the_figures_numbers(result):
+    """The TARGET and ISG figures' alt texts name each interval that excludes the null, from the same tables."""
+    explore, cox, corr = result.target.explore, result.isg.cox, result.isg.correlations
+    excluding = explore.loc[(explore["ci_low"] > 1) | (explore["ci_high"] < 1)]
+    alt = result.target.glue["explore_intervals"]
+    for row in excluding.itertuples():
+        assert f"{row.term} ({row.ci_low:.2f} to {row.ci_high:.2f}) lies" in alt
+    assert f"the other {len(explore) - len(excluding)} interval" in alt
+    assert result.isg.glue["isg_intervals"] == f"all {len(cox)} intervals cross 1"
+    below = corr.loc[corr["ci_high"] < 0]
+    assert [f"{r['feature']} vs {r['immune score']} ({r['ci_low']:.2f} to {r['ci_high']:.2f}) lies below 0"
+            for _, r in below.iterrows()] == result.isg.glue["isg_rho_intervals"].split("; ")[:len(below)]
+    for key in ("explore_intervals", "isg_intervals", "isg_rho_intervals"):
+        assert f"{{glue:text}}`{key}`" in re.search(rf":alt: .*{key}.*", PAGE).group(0)

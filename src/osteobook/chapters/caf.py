@@ -16,6 +16,7 @@ from ..datasets import cohorts, markers
 from ..datasets import purity as purity_data
 from ..datasets.registry import fetch
 from ..engine.params import validate
+from ..prose import intervals
 from ..sources import linked_table, source_cell
 from ..stats import decision, enrichment, survival
 from ..stats.groups import compare_groups, logistic_per_sd, spearman_ci
@@ -344,6 +345,7 @@ def target_os(split_rule: str, alpha: float) -> TargetOS:
             "explore_min_q": explore["q"].min()}.items()},
         "split_label": SPLIT_LABELS[split_rule], "explore_types": listing(common),
         "n_explore_sig": int((explore["q"] < alpha).sum()),
+        "explore_intervals": intervals(explore["term"], explore["ci_low"], explore["ci_high"]),
         "msc_hr": float(msc["hr"]), "msc_low": float(msc["ci_low"]), "msc_high": float(msc["ci_high"]),
         "explore_nominal": listing(f"{r.term} (HR {r.hr:.2f}, {r.ci_low:.2f}–{r.ci_high:.2f}, q = {r.q:.2f})"
                                    for r in explore.itertuples() if r.ci_low > 1 or r.ci_high < 1),
@@ -415,6 +417,9 @@ def isg_os2(marker_source: str, include_unverified: bool, bulk_score: str, endpo
         "pgp_neg": int((isg["PgP_Status"] == "Negative").sum()),
         "endpoint_label": ENDPOINT_LABELS[endpoint], "isg_events": int(isg[f"STATUS_{endpoint}"].sum()),
         "isg_cox_min_q": float(cox["q"].min()), "n_cox_sig": int((cox["q"] < alpha).sum()),
+        "isg_intervals": intervals(cox["term"], cox["ci_low"], cox["ci_high"]),
+        "isg_rho_intervals": intervals(correlations["feature"] + " vs " + correlations["immune score"],
+                                       correlations["ci_low"], correlations["ci_high"], null=0),
         "isg_cox_table_events": int(cox["events"].iloc[0]),
         "n_corr_sig": int((correlations["q"] < alpha).sum()), "n_corr": len(correlations),
         **{name: float(value) for name, value in {

@@ -19,7 +19,7 @@ from ..datasets.curated import read_table
 from ..datasets.registry import fetch
 from ..engine.params import validate
 from ..models import ros
-from ..prose import Markdown
+from ..prose import Markdown, intervals
 from ..sources import linked_table, source_cell
 from ..stats import decision, groups, scores
 from ..stats import survival as sv
@@ -365,18 +365,9 @@ def _hr_text(row: pd.Series) -> str:
 
 
 def survival_alt(cox: pd.DataFrame) -> str:
-    """The survival figure's alt text, generated from the same rows the figure draws (hr, ci_low, ci_high, label)."""
-    crossing = cox[(cox["ci_low"] <= 1) & (cox["ci_high"] >= 1)]
-    excluding = cox[(cox["ci_low"] > 1) | (cox["ci_high"] < 1)]
-    parts = [(f"Forest plot of {len(cox)} hazard ratios per standard deviation with 95% confidence intervals on a "
-              "log axis and a dashed line at 1")]
-    if len(excluding):
-        parts.append("; the " + " and the ".join(
-            f"{row.label} lies {'below' if row.ci_high < 1 else 'above'} 1 ({row.hr:.2f}, {row.ci_low:.2f} to "
-            f"{row.ci_high:.2f})" for row in excluding.itertuples()))
-    parts.append(f"; {'the other' if len(excluding) else 'all'} {len(crossing)} interval"
-                 f"{'s cross' if len(crossing) != 1 else ' crosses'} 1." if len(crossing) else ".")
-    return "".join(parts)
+    """The survival figure's alt text, generated from the same rows the figure draws (label, ci_low, ci_high)."""
+    return (f"Forest plot of {len(cox)} hazard ratios per standard deviation with 95% confidence intervals on a log "
+            f"axis and a dashed line at 1: {intervals(cox['label'], cox['ci_low'], cox['ci_high'])}.")
 
 
 def analyse_survival(scoring_method: str, ambiguous_genes: str, important_hr: float) -> Survival:

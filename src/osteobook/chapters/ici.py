@@ -27,7 +27,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from ..datasets import autophagy, cohorts, gse21257, ici_tables, markers, trials
 from ..datasets import purity as purity_data
 from ..engine.params import validate
-from ..prose import Markdown, trial_name
+from ..prose import Markdown, intervals, trial_name
 from ..sources import linked_table, source_cell
 from ..stats import bayes, survival
 from ..stats.groups import compare_groups, spearman_ci
@@ -505,6 +505,7 @@ def isg_tumours(include_unverified: bool, bulk_score: str, alpha: float) -> IsgT
         "gep_measured": int(cover.set_index("set").at["T-cell-inflamed GEP", "measured"]),
         "gep_missing": cover.set_index("set").at["T-cell-inflamed GEP", "missing"],
         "isg_n_features": len(features), "isg_n_sig": int((cox["q"] < alpha).sum()),
+        "isg_intervals": intervals(cox["term"] + " (" + cox["endpoint"] + ")", cox["ci_low"], cox["ci_high"]),
         "isg_min_q": float(cox["q"].min()), "isg_min_q_term": cox.loc[cox["q"].idxmin(), "term"],
         "isg_min_q_endpoint": cox.loc[cox["q"].idxmin(), "endpoint"],
         "isg_hr_min": float(cox["hr"].min()), "isg_hr_max": float(cox["hr"].max()),
@@ -527,7 +528,11 @@ def isg_tumours(include_unverified: bool, bulk_score: str, alpha: float) -> IsgT
                          for name in cover.loc[cover["scored"], "set"]},
                "cox": cox.to_dict(orient="records"), "cd274_split": split.to_dict(orient="records"),
                "response": response.to_dict(orient="records")}
-    return IsgTumours(data, cover, cox, split, response, anchors, glue, results)
+    isg = IsgTumours(data, cover, cox, split, response, anchors, glue, results)
+    ours, published = anchor_comparison(isg)
+    glue["cd274_intervals"] = intervals(ours["label"], ours["ci_low"], ours["ci_high"])
+    glue["anchor_intervals"] = intervals(published["label"], published["ci_low"], published["ci_high"])
+    return isg
 
 
 def _anchor_range(anchors: pd.DataFrame) -> dict[str, float]:
@@ -627,6 +632,7 @@ def cibersort_fractions(alpha: float) -> CibersortFractions:
         "cib_cd8_zero": float(zero_share["T cells CD8"]),
         "cib_treg_zero": float(zero_share["T cells regulatory (Tregs)"]),
         "cib_n_sig": int((cox["q"] < alpha).sum()),
+        "cib_intervals": intervals(cox["term"], cox["ci_low"], cox["ci_high"]),
         **{f"cib_{short}_{key}": by.at[cell, col] for cell, short in
            zip(CIBERSORT_CELLS, ["cd8", "treg", "m2"], strict=True)
            for key, col in (("hr", "hr"), ("lo", "ci_low"), ("hi", "ci_high"), ("q", "q"), ("ph", "ph_p"))},
@@ -680,6 +686,10 @@ def gse21257_replication(include_unverified: bool, bulk_score: str, alpha: float
         "gse_n_sig": int((cox["q"] < alpha).sum()), "gse_min_q": float(cox["q"].min()),
         "gse_ph_min": float(cox["ph_p"].min()), "gse_ph_term": cox.loc[cox["ph_p"].idxmin(), "term"],
         "gse_same_direction": int(comparison["same_direction"].sum()),
+        "replication_intervals": intervals(
+            [f"{f} in {c}" for c in ("ISG/OS2", "GSE21257") for f in features],
+            [*isg_os["ci_low"].reindex(features), *cox.set_index("term")["ci_low"].reindex(features)],
+            [*isg_os["ci_high"].reindex(features), *cox.set_index("term")["ci_high"].reindex(features)]),
         "gse_r_best_min": float(table["r_best"].min()),
     })
     results = {"n": len(data), "coverage": cover.to_dict(orient="records"),
@@ -758,6 +768,9 @@ def caf_link(marker_source: str, include_unverified: bool, bulk_score: str, alph
     glue = _plain({
         "caf_n_pairs": len(pairs), "caf_n_negative": len(negative), "caf_n_positive": len(positive),
         "caf_rho_min": float(pairs["rho"].min()), "caf_rho_max": float(pairs["rho"].max()),
+        "caf_heatmap_alt": "; ".join(
+            f"in {cohort} ρ runs from {part['rho'].min():.2f} to {part['rho'].max():.2f} and {int((part['q'] < alpha).sum())} "
+            f"of {len(part)} cells are starred" for cohort, part in pairs.groupby("cohort", sort=False)),
         "caf_unscored": listing(f"{r.set} in {r.cohort} ({r.measured} of {r.genes} genes)"
                                 for r in cover.loc[~cover["scored"]].itertuples()),
         "caf_source": marker_source,

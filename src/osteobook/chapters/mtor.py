@@ -27,7 +27,7 @@ from ..datasets import expression as expression_data
 from ..datasets import gdsc as gdsc_data
 from ..datasets.registry import fetch
 from ..engine.params import validate
-from ..prose import Markdown, trial_name
+from ..prose import Markdown, intervals, trial_name
 from ..sources import linked_table, source_cell
 from ..stats import decision, drug_response, landmarks, pathway, scores
 from ..stats import survival as sv
@@ -217,6 +217,16 @@ def analyse_trials(landmark_rule: str, benchmark: str, important_gain: float, in
     return Trials(evidence, arms, compared, pooled, bench, context, plain(glue), results)
 
 
+def _landmark_alt(compared: pd.DataFrame, bench: pd.Series, important_gain: float) -> str:
+    """What the landmark figure shows, from its rows: arms wholly above the benchmark band, and how many intervals
+    contain the clinically important line."""
+    line = float(bench["estimate"]) + important_gain
+    above = int((compared["ci_low"] > float(bench["ci_high"])).sum())
+    inside = int(((compared["ci_low"] <= line) & (compared["ci_high"] >= line)).sum())
+    return (f"{above} of the {len(compared)} arms lie wholly to the right of the band, and the dashed line of a "
+            f"clinically important gain ({line:.0%}) falls inside {inside} of the {len(compared)} intervals")
+
+
 def _trial_glue(evidence: pd.DataFrame, arms: pd.DataFrame, compared: pd.DataFrame, pooled: dict | None,
                 bench: pd.Series, context: pd.DataFrame, rule: str, important_gain: float) -> dict[str, Any]:
     trial_arms = arms.loc[arms["role"] == "osteosarcoma trial arm"]
@@ -239,6 +249,7 @@ def _trial_glue(evidence: pd.DataFrame, arms: pd.DataFrame, compared: pd.DataFra
         "design_promising": promising, "design_non_promising": non_promising,
         "design_gap_pts": 100 * (promising - non_promising),
         "pool_text": Markdown(_pool_text(compared, pooled, rule)),
+        "landmark_alt": _landmark_alt(compared, bench, important_gain),
         "arm_verdicts": Markdown(_arm_verdicts(compared)),
         "orr_text": Markdown(_orr_summary(trial_arms)),
         "medians_text": Markdown(_medians_summary(arms)),
@@ -837,6 +848,8 @@ def analyse(seed: int, include_unverified: bool, landmark_rule: str, benchmark: 
             "reporting_tumours": Markdown(_report_tumours(tumours, alpha)),
             "reporting_cells": Markdown(_report_cells(cells, alpha)),
             "summary_trials": Markdown(_summary_trials(trial))}
+    forest = forest_rows(tumours)
+    glue["forest_intervals"] = intervals(forest["label"] + ", " + forest["model"], forest["ci_low"], forest["ci_high"])
     results = {"trials": trial.results, "tumours": tumours.results, "cell_lines": cells.results,
                "mir21_pik3r1": mir21.to_dict(orient="records"),
                "claims": claims.reset_index().to_dict(orient="records")}
@@ -1008,9 +1021,8 @@ def gdsc_table(result: Mtor) -> pd.DataFrame:
     }).set_index("Drug")
 
 
-def forest_rows(result: Mtor) -> pd.DataFrame:
+def forest_rows(t: Tumours) -> pd.DataFrame:
     """Per-SD hazard ratios for the forest figure: label, model, hr, ci_low, ci_high, q."""
-    t = result.tumours
     unadjusted = t.tests.loc[t.tests["measure"] == "hazard ratio per SD"]
     adjusted = t.adjusted.loc[t.adjusted["measure"] == "hazard ratio per SD"]
     labels = {**PATHWAY_SETS, "proliferation": f"{t.glue['proliferation_label']} (proliferation)"}

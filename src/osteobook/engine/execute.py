@@ -26,7 +26,7 @@ from typing import Any
 from ..datasets import registry
 from ..errors import ChapterFailed, ParameterError
 from ..paths import DATA, ROOT, results_path, variant_dir
-from . import findings
+from . import alt_text, findings
 from .params import Chapter, resolve
 from .results import load_results, save_results
 
@@ -213,11 +213,14 @@ def run(job: Job) -> float:
 def _hide_injected_parameters(path: Path, job: Job | None = None, findings_box: str = "") -> None:
     """The cell papermill injects (values and the internal results path) is build plumbing, not for the page;
     the values are recorded in the results file and on the Reproduce page, and (given the job) shown to
-    readers in a "Parameters of this page" box under the chapter's title, followed by `findings_box`."""
+    readers in a "Parameters of this page" box under the chapter's title, followed by `findings_box`; alt texts get
+    their glued numbers (engine.alt_text)."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("jupytext", None)  # no pairing with a `.md` next to it: JupyterLab opens it as it is
+    if job is not None:
+        alt_text.fill(notebook, job.chapter.name)
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:

@@ -77,8 +77,8 @@ def glued(notebook) -> dict[str, dict]:
     return values
 
 
-def with_values(cell, values: dict[str, dict]) -> None:
-    """Put the glued values, figures and plain-text references into a markdown cell."""
+def fill_roles(source: str, values: dict[str, dict]) -> str:
+    """`{glue:text}` and `{glue:md}` roles replaced by their glued values (a missing name raises KeyError)."""
     from myst_nb.core.variables import format_plain_text
 
     def text(match: re.Match) -> str:
@@ -87,6 +87,13 @@ def with_values(cell, values: dict[str, dict]) -> None:
     def markdown(match: re.Match) -> str:
         bundle = values[match.group(1)]
         return bundle.get("text/markdown") or format_plain_text(bundle["text/plain"], "")
+
+    return MD_ROLE.sub(markdown, TEXT_ROLE.sub(text, source))
+
+
+def with_values(cell, values: dict[str, dict]) -> None:
+    """Put the glued values, figures and plain-text references into a markdown cell."""
+    from myst_nb.core.variables import format_plain_text
 
     def image(name: str, alt: str) -> str | None:
         """An HTML image with a data URL: jupyterlab-myst (like markdown-it) refuses SVG in Markdown images and
@@ -115,8 +122,7 @@ def with_values(cell, values: dict[str, dict]) -> None:
                  or format_plain_text(bundle["text/plain"], ""))
         return ("".join(shown) if isinstance(shown, list) else shown).rstrip("\n") + "\n"
 
-    source = BLOCK.sub(block, FIGURE.sub(figure, cell.source))
-    source = MD_ROLE.sub(markdown, TEXT_ROLE.sub(text, source))
+    source = fill_roles(BLOCK.sub(block, FIGURE.sub(figure, cell.source)), values)
     source = NUMREF.sub("the figure", CITE.sub(lambda m: f"[{m.group(1)}]", TERM.sub(r"\1", source)))
     source = ROLE.sub(lambda m: m.group(1) or Path(m.group(2) or "").name, source)
     source = BIBLIOGRAPHY.sub("*The works cited in brackets are listed on this chapter's page in the book.*\n", source)
