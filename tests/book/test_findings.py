@@ -24,8 +24,9 @@ def scan(node, path=(), alpha=0.05):
     if isinstance(node, dict):
         values = {k: v for k, v in node.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         raw = [v for k, v in values.items() if k in TESTS]
-        adjusted = {k for k in values if k in ADJUSTED and min(raw) <= values[k] <= 1} if raw else set()
-        deciding = adjusted or {k for k in values if k in TESTS | ADJUSTED}
+        adjusted = {k for k in values if k in ADJUSTED and min(raw, default=0) <= values[k] <= 1
+                    and not (k == "q" and "q_p" in values)}  # a q beside q_p is Cochran's Q
+        deciding = (adjusted if raw else set()) or {k for k in values if k in TESTS} | adjusted
         for key in sorted(deciding | (CHECKS & set(values))):
             if values[key] < alpha:
                 yield "/".join((*path, key))

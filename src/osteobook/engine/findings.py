@@ -38,10 +38,12 @@ def significant(results: dict[str, Any], alpha: float) -> list[dict[str, Any]]:
     def walk(node: Any, path: list[str]) -> None:
         if isinstance(node, dict):
             raw = [node[key] for key in RAW if number(node.get(key))]
-            # an adjusted p-value is a probability no smaller than a raw p (a `q` above 1 is Cochran's Q)
-            adjusted = [key for key in ADJUSTED if number(node.get(key)) and min(raw, default=0) <= node[key] <= 1]
+            # an adjusted p-value is a probability no smaller than a raw p; a `q` beside `q_p`, or above 1, is
+            # Cochran's Q (its p-value `q_p` is the model check)
+            adjusted = [key for key in ADJUSTED if number(node.get(key)) and min(raw, default=0) <= node[key] <= 1
+                        and not (key == "q" and "q_p" in node)]
             deciding = adjusted if adjusted and raw else []
-            keys = deciding or [key for key in (*RAW, *ADJUSTED) if number(node.get(key))]
+            keys = deciding or [key for key in (*RAW, *adjusted) if number(node.get(key))]
             for key in (*keys, *CHECKS):
                 if number(node.get(key)) and node[key] < alpha:
                     found.append({"path": "/".join([*path, key]), "key": key, "value": float(node[key])})
