@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -295,15 +295,8 @@ def analyse(*, seed: int, include_unverified: bool, rob_rule: str, response_thre
     """Risk of bias of every rated trial and the GRADE certainty of each of the book's five questions."""
     validate("certainty", locals())
     rob = rob_data.load_risk_of_bias()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HartungKnappFallback)
-        answers = {
-            "tki_response": tki_response(include_unverified, response_threshold, response_gain),
-            "tki_landmark": tki_landmark(include_unverified, important_gain),
-            "tki_hr": tki_hr(include_unverified, hr_threshold, important_hr),
-            "mtor_pfs": mtor_pfs(include_unverified, important_gain),
-            "ici_response": ici_response(include_unverified, response_threshold, response_gain),
-        }
+    answers = _answers(list(QUESTIONS), include_unverified, response_threshold, response_gain, important_gain,
+                       hr_threshold, important_hr)
     rated = {q: rate_answer(a, rob, rob_rule) for q, a in answers.items()}
     ratings = {q: r[0] for q, r in rated.items()}
     concerns = {q: r[1] for q, r in rated.items()}
@@ -328,6 +321,21 @@ def analyse(*, seed: int, include_unverified: bool, rob_rule: str, response_thre
                       for q, a in answers.items()},
     }
     return CertaintyAnalysis(rob, answers, ratings, concerns, glue, results)
+
+
+def _answers(questions: list[str], include_unverified: bool, response_threshold: float, response_gain: float,
+             important_gain: float, hr_threshold: float, important_hr: float) -> dict[str, Answer]:
+    """The answers to `questions`, each from its own chapter's functions."""
+    make = {
+        "tki_response": lambda: tki_response(include_unverified, response_threshold, response_gain),
+        "tki_landmark": lambda: tki_landmark(include_unverified, important_gain),
+        "tki_hr": lambda: tki_hr(include_unverified, hr_threshold, important_hr),
+        "mtor_pfs": lambda: mtor_pfs(include_unverified, important_gain),
+        "ici_response": lambda: ici_response(include_unverified, response_threshold, response_gain),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HartungKnappFallback)
+        return {question: make[question]() for question in questions}
 
 
 def _glue(rob: pd.DataFrame, answers: dict[str, Answer], ratings: dict[str, grade.Certainty],
@@ -420,14 +428,14 @@ def sof_table(question: str, result: CertaintyAnalysis | None = None) -> pd.io.f
     recomputed with the default parameters when not given). Its footnotes are `sof_footnotes(question)`."""
     if question not in QUESTIONS:
         raise KeyError(f"unknown question {question!r}; questions: {list(QUESTIONS)}")
-    row, _ = sof_rows(question, result or default_analysis())
+    row, _ = sof_rows(question, result or default_answer(question))
     return (row.style.set_uuid(f"sof_{question}").hide(axis="index").set_table_attributes('class="evidence-table"')
             .format(escape="html"))
 
 
 def sof_footnotes(question: str, result: CertaintyAnalysis | None = None) -> Markdown:
     """The footnotes of `sof_table(question)`, one list item each (shown under the table)."""
-    return Markdown("\n".join(f"- {note}" for note in sof_rows(question, result or default_analysis())[1]))
+    return Markdown("\n".join(f"- {note}" for note in sof_rows(question, result or default_answer(question))[1]))
 
 
 def questions_of(chapter: str) -> list[str]:
@@ -440,10 +448,16 @@ def sof_glue(chapter: str) -> dict[str, Markdown]:
     return {f"sof_footnotes_{question}": sof_footnotes(question) for question in questions_of(chapter)}
 
 
-@lru_cache(maxsize=1)
-def default_analysis() -> CertaintyAnalysis:
-    """This chapter's analysis with its default parameters (what other chapters' summary-of-findings tables show)."""
-    return analyse(**load_chapter("certainty").defaults())
+@cache
+def default_answer(question: str) -> CertaintyAnalysis:
+    """One question rated with this chapter's default parameters (what other chapters' summary-of-findings
+    tables show), computing only that question's answer."""
+    p = load_chapter("certainty").defaults()
+    rob = rob_data.load_risk_of_bias()
+    answers = _answers([question], p["include_unverified"], p["response_threshold"], p["response_gain"],
+                       p["important_gain"], p["hr_threshold"], p["important_hr"])
+    rating, concerns = rate_answer(answers[question], rob, p["rob_rule"])
+    return CertaintyAnalysis(rob, answers, {question: rating}, {question: concerns}, {}, {})
 
 
 def grade_table(result: CertaintyAnalysis) -> pd.DataFrame:

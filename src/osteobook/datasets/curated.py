@@ -30,11 +30,26 @@ def source_columns() -> dict[str, pa.Column]:
     }
 
 
+_VALIDATED: dict[tuple, pd.DataFrame] = {}  # (file, its mtime and size, schema) -> the validated table
+
+
 def read_table(path: Path, schema: pa.DataFrameSchema, include_unverified: bool = True) -> pd.DataFrame:
     """Read a curated CSV and validate it; errors name the file, CSV line, column and rule.
 
-    With `include_unverified=False` rows whose `status` is `unverified` are dropped after validation.
+    With `include_unverified=False` rows whose `status` is `unverified` are dropped after validation. A file
+    is validated once per process while it is unchanged; every call gets its own copy.
     """
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size, id(schema))
+    if key not in _VALIDATED:
+        _VALIDATED[key] = _validated(Path(path), schema)
+    table = _VALIDATED[key].copy()
+    if not include_unverified:
+        table = table.loc[table["status"] != "unverified"].reset_index(drop=True)
+    return table
+
+
+def _validated(path: Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     problems = _bool_problems(frame, schema)
     try:
@@ -43,8 +58,6 @@ def read_table(path: Path, schema: pa.DataFrameSchema, include_unverified: bool 
         problems = pd.concat([problems, err.failure_cases], ignore_index=True)
     if len(problems):
         raise DataError(_describe(path, problems))
-    if not include_unverified:
-        table = table.loc[table["status"] != "unverified"].reset_index(drop=True)
     return table
 
 

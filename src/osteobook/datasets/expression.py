@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,18 @@ class SeriesMatrix:
 
 
 def read_series_matrix(path: str | Path) -> SeriesMatrix:
-    """Parse a (gzipped) GEO series matrix; characteristics `key: value` become one column per key."""
+    """Parse a (gzipped) GEO series matrix; characteristics `key: value` become one column per key.
+
+    Parsed once per process while the file is unchanged; every call gets its own copy."""
     path = Path(path)
+    stat = path.stat()
+    parsed = _parse_series_matrix(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return SeriesMatrix(expression=parsed.expression.copy(), samples=parsed.samples.copy())
+
+
+@cache
+def _parse_series_matrix(name: str, mtime_ns: int, size: int) -> SeriesMatrix:
+    path = Path(name)
     opener = gzip.open if path.suffix == ".gz" else open
     characteristics: dict[str, list[str]] = {}
     accessions: list[str] = []
