@@ -11,12 +11,14 @@ endif
 book: $(VENV)/.installed
 	$(BIN)/osteobook build
 
-# Profiles build two at a time (each log is printed if its build fails); then the tests and the notebooks.
+# Profiles build two at a time (each log is printed if its build fails); then the tests, the notebook check
+# (nbval re-runs every chapter) and the determinism test that compares those re-runs with the build.
 test: book
 	ls profiles/*.yaml | xargs -P 2 -I{} sh -c 'name=$$(basename {} .yaml); \
 	  $(BIN)/osteobook build --profile $$name > _build/profile-$$name.log 2>&1 || { cat _build/profile-$$name.log; exit 1; }'
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not clean_venv" tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not clean_venv and not after_nbval" tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly _build/executed/default
+	$(BIN)/python -m pytest -q -p no:randomly -m after_nbval tests
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
