@@ -161,6 +161,18 @@ def test_no_horizontal_scrolling_on_a_phone(phone, doc):
 
 
 @pytest.mark.book
+@pytest.mark.parametrize("doc", ["notebooks/certainty", "notebooks/tki"])
+def test_summary_of_findings_tables_stack_on_a_phone(phone, doc):
+    """On a phone each summary-of-findings table reads as label: value lines, with nothing to scroll to."""
+    _open(phone, doc)
+    tables = phone.evaluate("""() => [...document.querySelectorAll('table.sof-table')].map(t => ({
+      scroll: t.parentElement.scrollWidth, width: t.parentElement.clientWidth,
+      label: getComputedStyle(t.querySelector('td:last-child'), '::before').content}))""")
+    assert tables and all(t["scroll"] <= t["width"] + 1 for t in tables), tables
+    assert all(t["label"] == '"Certainty"' for t in tables)
+
+
+@pytest.mark.book
 @pytest.mark.parametrize("doc", pages())
 def test_no_internal_ids_or_test_markers_in_page_text(page, doc):
     _open(page, doc)

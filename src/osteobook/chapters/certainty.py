@@ -429,8 +429,8 @@ def sof_table(question: str, result: CertaintyAnalysis | None = None) -> pd.io.f
     if question not in QUESTIONS:
         raise KeyError(f"unknown question {question!r}; questions: {list(QUESTIONS)}")
     row, _ = sof_rows(question, result or default_answer(question))
-    return (row.style.set_uuid(f"sof_{question}").hide(axis="index").set_table_attributes('class="evidence-table"')
-            .format(escape="html"))
+    return (row.style.set_uuid(f"sof_{question}").hide(axis="index")
+            .set_table_attributes('class="evidence-table sof-table"').format(escape="html"))
 
 
 def sof_footnotes(question: str, result: CertaintyAnalysis | None = None) -> Markdown:

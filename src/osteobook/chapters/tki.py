@@ -1361,17 +1361,16 @@ def arm_selection_table(result: TkiAnalysis) -> pd.DataFrame:
                f"{100 * r.proportion_ci_high:.1f})") for r in rows.itertuples()]
     return pd.DataFrame({
         "Arms pooled": rows["selection_label"],
-        "Preferred": rows["prefer"].replace({"kaplan-meier": "KM"}),
-        "Benchmark": rows["benchmark"].map(_bench_name),
-        "Arms": rows["arms"], "n": rows["patients"],
+        "Estimator": rows["prefer"].replace({"kaplan-meier": "KM"}),
+        "Benchmark (upper bound / bar, %)": [f"{_bench_name(b)} ({100 * u:.0f} / {100 * a:.0f})" for b, u, a in
+                                             zip(rows["benchmark"], rows["benchmark_upper"], rows["activity_bar"],
+                                                 strict=True)],
+        "Arms (patients)": [f"{a} ({n})" for a, n in zip(rows["arms"], rows["patients"], strict=True)],
         "Pooled % (95% CI)": pooled,
-        "Benchmark upper / activity bar (%)": [f"{100 * u:.0f} / {100 * b:.0f}"
-                                               for u, b in zip(rows["benchmark_upper"], rows["activity_bar"],
-                                                               strict=True)],
-        "Rule 1: CI above upper bound": rows["ci_separation"].map(yes_no),
-        "Rule 2: CI above activity bar": rows["activity_bar_cleared"].map(yes_no),
+        "Rule 1: above upper bound": rows["ci_separation"].map(yes_no),
+        "Rule 2: above bar": rows["activity_bar_cleared"].map(yes_no),
         "Reading": rows["verdict"].map({**VERDICTS, "no arms": "no arms"}),
-    }).set_index(["Arms pooled", "Preferred", "Benchmark"])
+    })
 
 
 def pools_table(result: TkiAnalysis) -> pd.DataFrame:
