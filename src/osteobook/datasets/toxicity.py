@@ -72,7 +72,9 @@ def load_toxicity(folder: Path = DATA, include_unverified: bool = False) -> pd.D
     _check_arms(table, "toxicity.csv", folder)
     if not include_unverified:
         table = table.loc[table["status"] != "unverified"]
-    arms = load_arms(folder)[["arm_id", "trial_id", "trial_label", "arm_label", "drug_class", "randomised"]]
+    # the trial's own DOI and PMID come with each row, so a reader reaches the paper beside the page read
+    arms = load_arms(folder)[["arm_id", "trial_id", "trial_label", "arm_label", "drug_class", "randomised", "doi",
+                              "pmid"]]
     return table.merge(arms, on="arm_id", how="left").reset_index(drop=True)
 
 
@@ -88,5 +90,5 @@ def load_targets(folder: Path = DATA, include_unverified: bool = False) -> pd.Da
                         f"{bad.at[first, 'observed_outcome_id']!r} is not an outcome_id in trial_outcomes.csv")
     if not include_unverified:
         table = table.loc[table["status"] != "unverified"]
-    arms = load_arms(folder)[["arm_id", "trial_label", "arm_label", "drug_class"]]
+    arms = load_arms(folder)[["arm_id", "trial_label", "arm_label", "drug_class", "doi", "pmid"]]
     return table.merge(arms, on="arm_id", how="left").reset_index(drop=True)
