@@ -322,6 +322,8 @@ def wheelhouse() -> Path:
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "-r", str(lock), "-w", str(WHEELHOUSE)], check=True)
+    # the package's own build (pyproject's build-system) needs a newer setuptools than the environment pins
+    subprocess.run([*pip, "download", "--no-deps", "setuptools>=68", "-d", str(WHEELHOUSE)], check=True)
     stamp.write_text(digest)
     return WHEELHOUSE
 
