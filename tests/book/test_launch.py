@@ -306,24 +306,24 @@ def test_a_twin_opened_in_jupyterlab_shows_rendered_boxes_and_numbers(jupyterlab
 # ---- a twin in a clean virtual environment (make test-launch) ---------------------------------------------
 
 WHEELHOUSE = ROOT / "_build" / "wheelhouse"
+BUILD_REQUIREMENT = "setuptools>=68"  # pyproject's build-system: newer than the environment's pinned setuptools
 CHECK_CELL = "import os, sys, osteobook\nprint(sys.prefix)\nprint(os.environ['OSTEOBOOK_ROOT'])\nprint(osteobook.__file__)"
 
 
 def wheelhouse() -> Path:
     """Wheels for every pin of the lock (fetched once with pip, or built from the sdist where PyPI has no wheel),
-    plus `wheel` and `setuptools`, which `pip freeze` leaves out of the lock although the install needs them."""
+    plus the setuptools the package's own build asks for (pyproject's build-system)."""
     lock = ROOT / "requirements.lock"
     stamp = WHEELHOUSE / ".lock-sha256"
     import hashlib
 
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    digest = hashlib.sha256(lock.read_bytes() + BUILD_REQUIREMENT.encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return WHEELHOUSE
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "-r", str(lock), "-w", str(WHEELHOUSE)], check=True)
-    # the package's own build (pyproject's build-system) needs a newer setuptools than the environment pins
-    subprocess.run([*pip, "download", "--no-deps", "setuptools>=68", "-d", str(WHEELHOUSE)], check=True)
+    subprocess.run([*pip, "download", "--no-deps", BUILD_REQUIREMENT, "-d", str(WHEELHOUSE)], check=True)
     stamp.write_text(digest)
     return WHEELHOUSE
 
