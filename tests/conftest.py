@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,22 @@ from osteobook.engine.results import load_results
 from osteobook.paths import results_path
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+         "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests (a missing playwright or chromium fails them, never skips)."""
+    from playwright import sync_api as playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

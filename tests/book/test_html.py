@@ -12,7 +12,6 @@ Screenshots go to tests/screenshots/ (ignored by git): look at them after a buil
 from __future__ import annotations
 
 import re
-import shutil
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -25,14 +24,7 @@ from fontTools.ttLib import TTFont
 from osteobook.engine.render import html_dir
 from osteobook.paths import ROOT, variant_dir
 
-try:
-    import playwright.sync_api as playwright
-except ImportError as err:  # a missing test dependency fails loudly, never skips
-    raise ImportError("the browser tests need playwright: .venv/bin/pip install -r requirements.lock") from err
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 SHOTS = ROOT / "tests" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-         "--no-first-run", "--disable-component-update", "--disable-sync"]
 LAPTOP, PHONE = 1280, 390
 PAGE_BUDGET = 1_500_000  # bytes a page may load with an empty cache: HTML, scripts, styles, fonts, images
 MIN_SCALE = 0.70         # a figure is shown at no less than 70% of its natural width at 1280 px
@@ -63,16 +55,6 @@ def internal_ids() -> frozenset[str]:
         for column in [c for c in frame.columns if c.endswith("_id")]:
             ids |= {v for v in frame[column].dropna() if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+", v)}
     return frozenset(ids)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _new_page(browser, width: int = LAPTOP):

@@ -28,10 +28,10 @@ from osteobook.engine import launch
 from osteobook.engine.params import chapter_names
 from osteobook.engine.render import html_dir
 from osteobook.paths import ROOT, variant_dir
+from tests.conftest import CHROMIUM
 
 BIN = Path(sys.executable).parent
 SHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,9 +19,6 @@ from osteobook.engine.results import load_results
 from osteobook.paths import NOTEBOOKS, ROOT, results_path
 
 SHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-         "--no-first-run", "--disable-component-update", "--disable-sync"]
 EXERCISE = re.compile(r"^:::\{exercise\}.*\n:label: (\S+)", re.MULTILINE)
 SOLUTION = re.compile(r"^:::\{solution-start\} (\S+)\n:class: dropdown\n", re.MULTILINE)
 
@@ -169,18 +164,6 @@ def test_reproduce_page_carries_the_build_stamp():
 
 
 # ---- in a browser ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    # a missing browser library fails the tests, never skips them
-    from playwright import sync_api as playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (apt-get install chromium)")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def open_exercises(browser, variant: str, doc: str):
