@@ -20,7 +20,10 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium for the browser tests (a missing playwright or chromium fails them, never skips)."""
-    from playwright import sync_api as playwright
+    try:
+        from playwright import sync_api as playwright
+    except ImportError as err:
+        raise ImportError("the browser tests need playwright: .venv/bin/pip install -r requirements.lock") from err
 
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
