@@ -299,19 +299,24 @@ def test_tumour_fraction_adjusted_cox_matches_r(results, target, tmp_path):
     fractions, joined = target
     data = joined[["Fibroblast", "OS", "OS.time"]].rename(columns={"OS.time": "time"})
     data["tumour"] = fractions.loc[data.index, ["Osteoblasts", "Chondroblastic"]].sum(axis=1)
-    path = tmp_path / "target_purity.csv"
+    expected = adjusted_cox_in_r(data.rename(columns={"OS": "status"}), ["Fibroblast", "tumour"], tmp_path)
+    for row, reference in zip(results["purity"]["target_adjusted"], expected, strict=True):
+        assert (row["hr"], row["ci_low"], row["ci_high"]) == pytest.approx(reference, rel=1e-5)
+
+
+def adjusted_cox_in_r(data, covariates: list[str], folder) -> list[tuple[float, float, float]]:
+    """R survival::coxph of (time, status) on the scaled covariates together: (HR, low, high) per covariate."""
+    path = folder / "adjusted_cox.csv"
     data.to_csv(path, index=False)
+    terms = " + ".join(f"scale({c})" for c in covariates)
     r = run_r(f"""
         library(survival)
         d <- read.csv("{path}")
-        s <- summary(coxph(Surv(time, OS) ~ scale(Fibroblast) + scale(tumour), data = d))
-        emit("fib", list(hr = s$conf.int[1, 1], low = s$conf.int[1, 3], high = s$conf.int[1, 4]))
-        emit("tum", list(hr = s$conf.int[2, 1], low = s$conf.int[2, 3], high = s$conf.int[2, 4]))
+        s <- summary(coxph(Surv(time, status) ~ {terms}, data = d))
+        for (i in seq_len(nrow(s$conf.int))) emit(paste0("t", i), list(hr = s$conf.int[i, 1],
+                                                                      low = s$conf.int[i, 3], high = s$conf.int[i, 4]))
     """)
-    rows = results["purity"]["target_adjusted"]
-    for row, key in zip(rows, ["fib", "tum"], strict=True):
-        assert (row["hr"], row["ci_low"], row["ci_high"]) == pytest.approx(
-            (r[f"{key}.hr"], r[f"{key}.low"], r[f"{key}.high"]), rel=1e-5)
+    return [(r[f"t{i}.hr"], r[f"t{i}.low"], r[f"t{i}.high"]) for i in range(1, len(covariates) + 1)]
 
 
 def test_verdicts_follow_the_rule_by_hand(results):
@@ -351,15 +356,7 @@ def test_isg_estimate_adjusted_cox_matches_r(results, isg, tmp_path):
     data["icaf"] = mean_z(expression, results["isg"]["icaf_genes"])
     data["est"] = sum(mean_z(expression, [g for g in lists[k] if g in expression.index and g not in drop])
                       for k in ("EST_stromal", "EST_immune"))
-    path = tmp_path / "isg_est.csv"
-    data.to_csv(path, index=False)
-    r = run_r(f"""
-        library(survival)
-        d <- read.csv("{path}")
-        s <- summary(coxph(Surv(time, status) ~ scale(icaf) + scale(est), data = d))
-        emit("icaf", list(hr = s$conf.int[1, 1], low = s$conf.int[1, 3], high = s$conf.int[1, 4]))
-    """)
     row = results["purity"]["isg_adjusted"][0]
     assert row["term"] == "iCAF score"
-    assert (row["hr"], row["ci_low"], row["ci_high"]) == pytest.approx((r["icaf.hr"], r["icaf.low"], r["icaf.high"]),
-                                                                       rel=1e-5)
+    assert (row["hr"], row["ci_low"], row["ci_high"]) == pytest.approx(
+        adjusted_cox_in_r(data, ["icaf", "est"], tmp_path)[0], rel=1e-5)
